@@ -1,0 +1,42 @@
+# icpmon: build, run and test. `make run` and `make test` are the README's quick start.
+GO        ?= go
+BIN       := bin/icpmon
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CONFIG    ?= deploy/icpmon.yml
+
+.PHONY: all build run test deps lint unit bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/icpmon
+
+# Runs the daemon against the Redis on 127.0.0.1:6379 with the example configuration.
+run: build
+	./$(BIN) serve --config $(CONFIG)
+
+# Everything CI checks, after installing what the tests need.
+test: deps lint unit
+
+deps:
+	bash .ci/install-deps
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -timeout 30m ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,82 @@
+// Package scraper looks ICP filings up on a public query system.
+//
+// Its one promise is honesty: a lookup that did not prove absence is unknown,
+// never absent. Providers return an Answer only when the source answered in a
+// shape they recognise; everything else is an error carrying a Reason.
+package scraper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Provider looks up a licence number (subject or website) or a bare domain.
+type Provider interface {
+	// Name labels the provider in metrics, e.g. "miit".
+	Name() string
+	// Lookup returns the records the source holds for query. A nil error means
+	// the answer is definite: records present, or a recognised "no record".
+	// A non-nil error means unknown; ReasonOf tells why.
+	Lookup(ctx context.Context, query string) (Answer, error)
+}
+
+// Answer is a definite lookup result.
+type Answer struct {
+	Records []Record
+}
+
+// Present reports whether any record was returned.
+func (a Answer) Present() bool { return len(a.Records) > 0 }
+
+// Record is one filing record as the source shows it.
+type Record struct {
+	Licence     string `json:"licence"`      // the service (website/App) number, e.g. 京ICP备10046444号-9
+	MainLicence string `json:"main_licence"` // the subject number, e.g. 京ICP备10046444号
+	Domain      string `json:"domain,omitempty"`
+	UnitName    string `json:"unit_name,omitempty"`
+	ServiceName string `json:"service_name,omitempty"`
+	ServiceType int    `json:"service_type,omitempty"` // 1 website, 6 App, 7 mini program, 8 quick app
+	ApprovedAt  string `json:"approved_at,omitempty"`  // as the source prints it
+}
+
+// Reason is why a lookup is unknown: a closed set, used as a metric label.
+type Reason string
+
+const (
+	RateLimited   Reason = "rate_limited"
+	WAFBlocked    Reason = "waf_blocked"
+	CaptchaFailed Reason = "captcha_failed"
+	AuthFailed    Reason = "auth_failed"
+	ServerError   Reason = "server_error"
+	Unparseable   Reason = "unparseable"
+	NetworkError  Reason = "network_error"
+)
+
+// Reasons lists every reason, for pre-setting metric series.
+func Reasons() []Reason {
+	return []Reason{RateLimited, WAFBlocked, CaptchaFailed, AuthFailed, ServerError, Unparseable, NetworkError}
+}
+
+// Error is an unknown lookup.
+type Error struct {
+	Reason Reason
+	Err    error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Reason, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Unknown wraps err as an unknown lookup for reason.
+func Unknown(reason Reason, err error) error { return &Error{Reason: reason, Err: err} }
+
+// ReasonOf returns the reason an error made a lookup unknown. An error that
+// is not an *Error (a cancelled context, a bug) counts as a network error:
+// whatever it is, it proved nothing.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return NetworkError
+}
