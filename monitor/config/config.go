@@ -1,0 +1,201 @@
+// Package config reads icpmon's YAML configuration: strictly (an unknown key
+// is an error), with defaults for everything left out, and validated as a
+// whole so that check-config can list every problem at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Redis    Redis    `yaml:"redis"`
+	Web      Web      `yaml:"web"`
+	Review   Review   `yaml:"review"`
+	Calendar Calendar `yaml:"calendar"`
+	Query    Query    `yaml:"query"`
+	Reach    Reach    `yaml:"reach"`
+	Metrics  Metrics  `yaml:"metrics"`
+}
+
+// Redis says where the store lives. One of URL (single server, redis:// or
+// rediss://) or Addrs (Sentinel with MasterName, or Cluster without).
+type Redis struct {
+	URL          string   `yaml:"url"`
+	Addrs        []string `yaml:"addrs"`
+	MasterName   string   `yaml:"master_name"`
+	Cluster      bool     `yaml:"cluster"` // Addrs are cluster seeds, even if only one
+	Username     string   `yaml:"username"`
+	PasswordFile string   `yaml:"password_file"`
+	DB           int      `yaml:"db"`
+	KeyPrefix    string   `yaml:"key_prefix"`
+	TLS          RedisTLS `yaml:"tls"`
+}
+
+// RedisTLS turns TLS on for Addrs topologies; a rediss:// URL turns it on by itself.
+type RedisTLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Web is the HTTP listener for /metrics and the health endpoints.
+type Web struct {
+	ListenAddress string `yaml:"listen_address"`
+}
+
+// Review is the review-deadline job.
+type Review struct {
+	Schedule          string         `yaml:"schedule"`
+	LimitBusinessDays int            `yaml:"limit_business_days"`
+	ProvinceLimits    map[string]int `yaml:"province_limits"`
+}
+
+// Calendar adds holiday schedules to the ones built in.
+type Calendar struct {
+	ExtraFiles []string `yaml:"extra_files"`
+}
+
+// Query is the public-query job and its provider.
+type Query struct {
+	Schedule      string        `yaml:"schedule"`
+	Provider      string        `yaml:"provider"`
+	MinInterval   time.Duration `yaml:"min_interval"`
+	Timeout       time.Duration `yaml:"timeout"`
+	Canary        string        `yaml:"canary"`
+	Confirmations int           `yaml:"confirmations"`
+	// LingerBusinessDays is how long after approval a record may still be
+	// returned before it counts as lingering: the provider's sync lag.
+	LingerBusinessDays int `yaml:"linger_business_days"`
+	// SweepBudget caps the lookups of one sweep, most urgent first.
+	SweepBudget int `yaml:"sweep_budget"`
+	// Park is the least time the provider rests after a ban signal.
+	Park  time.Duration `yaml:"park"`
+	MIIT  MIIT          `yaml:"miit"`
+	YMICP YMICP         `yaml:"ymicp"`
+	HTML  HTML          `yaml:"html"`
+}
+
+// MIIT is the client of the official query API.
+type MIIT struct {
+	BaseURL        string   `yaml:"base_url"`
+	Captcha        string   `yaml:"captcha"`
+	CaptchaCommand []string `yaml:"captcha_command"`
+}
+
+// YMICP is an operator-run HG-ha/ICP_Query-compatible service.
+type YMICP struct {
+	URL string `yaml:"url"`
+}
+
+// HTML is a generic result page scraped with CSS selectors.
+type HTML struct {
+	URL              string            `yaml:"url"`
+	RowSelector      string            `yaml:"row_selector"`
+	Fields           map[string]string `yaml:"fields"`
+	NoRecordSelector string            `yaml:"no_record_selector"`
+	NoRecordText     string            `yaml:"no_record_text"`
+}
+
+// Reach is the reachability job.
+type Reach struct {
+	Schedule    string            `yaml:"schedule"`
+	Timeout     time.Duration     `yaml:"timeout"`
+	Grace       time.Duration     `yaml:"grace"`
+	Resolve     map[string]string `yaml:"resolve"`
+	Concurrency int               `yaml:"concurrency"`
+	Signatures  []Signature       `yaml:"signatures"`
+}
+
+// Signature recognises an access provider's block page beyond the built-in
+// ones. Every field that is set must match.
+type Signature struct {
+	Name         string `yaml:"name"`
+	Status       int    `yaml:"status"`
+	Header       string `yaml:"header"`        // header name, with HeaderValue as a substring
+	HeaderValue  string `yaml:"header_value"`  //
+	BodyContains string `yaml:"body_contains"` //
+	RedirectHost string `yaml:"redirect_host"` // a Location pointing at this host
+}
+
+// Metrics shapes what /metrics exposes.
+type Metrics struct {
+	// ClearedRetention keeps a cleared cancellation's info and reapply-ready
+	// series this long, so that the operator sees the go-ahead.
+	ClearedRetention time.Duration `yaml:"cleared_retention"`
+}
+
+// Default returns the configuration used for every key the file leaves out.
+func Default() Config {
+	return Config{
+		Redis: Redis{KeyPrefix: "icpmon"}, // no URL nor Addrs: DefaultRedisURL
+		Web:   Web{ListenAddress: "127.0.0.1:9810"},
+		Review: Review{
+			Schedule:          "@every 5m",
+			LimitBusinessDays: 20,
+			ProvinceLimits:    map[string]int{"浙": 30},
+		},
+		Query: Query{
+			Schedule:           "@every 6h",
+			Provider:           "miit",
+			MinInterval:        6 * time.Second,
+			Timeout:            30 * time.Second,
+			Canary:             "京ICP备10046444号",
+			Confirmations:      2,
+			LingerBusinessDays: 2,
+			SweepBudget:        500,
+			Park:               5 * time.Minute,
+			MIIT: MIIT{
+				BaseURL: "https://hlwicpfwc.miit.gov.cn/icpproject_query/api",
+				Captcha: "slider",
+			},
+			YMICP: YMICP{URL: "http://127.0.0.1:16181"},
+		},
+		Reach: Reach{
+			Schedule:    "@every 10m",
+			Timeout:     10 * time.Second,
+			Grace:       24 * time.Hour,
+			Concurrency: 32,
+		},
+		Metrics: Metrics{ClearedRetention: 7 * 24 * time.Hour},
+	}
+}
+
+// Load reads and validates the file at path. An empty path means the defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c := Default()
+		return &c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a YAML document over the defaults and validates the result.
+func Parse(b []byte) (*Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

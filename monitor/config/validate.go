@@ -1,0 +1,233 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/andybalholm/cascadia"
+	"github.com/robfig/cron/v3"
+)
+
+// Providers names the query providers a configuration may choose.
+func Providers() []string { return []string{"miit", "html", "ymicp"} }
+
+// HTMLFields names the record fields an html provider may fill.
+func HTMLFields() []string {
+	return []string{"licence", "main_licence", "domain", "unit_name", "service_name", "approved_at"}
+}
+
+// scheduleParser accepts what interface.md promises: 5 fields or descriptors such as @every.
+var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a job schedule.
+func ParseSchedule(spec string) (cron.Schedule, error) { return scheduleParser.Parse(spec) }
+
+// Validate returns every problem of c, one per line, or nil.
+func (c *Config) Validate() error {
+	v := &problems{}
+	c.Redis.validate(v)
+	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
+		v.add("web.listen_address", "want HOST:PORT, got %q", c.Web.ListenAddress)
+	}
+	v.schedule("review.schedule", c.Review.Schedule)
+	v.between("review.limit_business_days", c.Review.LimitBusinessDays, 1, 366)
+	for _, p := range slices.Sorted(maps.Keys(c.Review.ProvinceLimits)) {
+		if utf8.RuneCountInString(p) != 1 {
+			v.add("review.province_limits", "key %q: want the one-character licence prefix, such as 浙", p)
+		}
+		v.between("review.province_limits."+p, c.Review.ProvinceLimits[p], 1, 366)
+	}
+	for i, f := range c.Calendar.ExtraFiles {
+		if f == "" {
+			v.add(fmt.Sprintf("calendar.extra_files[%d]", i), "empty path")
+		}
+	}
+	c.Query.validate(v)
+	c.Reach.validate(v)
+	v.nonNegative("metrics.cleared_retention", c.Metrics.ClearedRetention)
+	return v.err()
+}
+
+func (r *Redis) validate(v *problems) {
+	if r.URL != "" && len(r.Addrs) > 0 {
+		v.add("redis", "set url or addrs, not both")
+	}
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			v.add("redis.url", "want a redis:// or rediss:// URL") // never echo it: it may hold a password
+		}
+	}
+	for i, a := range r.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			v.add(fmt.Sprintf("redis.addrs[%d]", i), "want HOST:PORT, got %q", a)
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		v.add("redis.master_name", "needs the Sentinel addresses in redis.addrs")
+	}
+	if r.MasterName != "" && r.Cluster {
+		v.add("redis.cluster", "cannot be combined with redis.master_name")
+	}
+	if r.DB < 0 {
+		v.add("redis.db", "must not be negative")
+	}
+	if r.KeyPrefix == "" || strings.ContainsAny(r.KeyPrefix, "{} \t\n") {
+		v.add("redis.key_prefix", "want a non-empty prefix without braces or spaces, got %q", r.KeyPrefix)
+	}
+}
+
+func (q *Query) validate(v *problems) {
+	v.schedule("query.schedule", q.Schedule)
+	if !slices.Contains(Providers(), q.Provider) {
+		v.add("query.provider", "want one of %s, got %q", strings.Join(Providers(), ", "), q.Provider)
+	}
+	v.nonNegative("query.min_interval", q.MinInterval)
+	v.positive("query.timeout", q.Timeout)
+	if strings.TrimSpace(q.Canary) == "" {
+		v.add("query.canary", "want a licence known to be filed")
+	}
+	v.between("query.confirmations", q.Confirmations, 1, 100)
+	v.between("query.linger_business_days", q.LingerBusinessDays, 0, 366)
+	v.between("query.sweep_budget", q.SweepBudget, 1, 10_000_000)
+	v.nonNegative("query.park", q.Park)
+	switch q.Provider {
+	case "miit":
+		v.httpURL("query.miit.base_url", q.MIIT.BaseURL)
+		switch q.MIIT.Captcha {
+		case "slider":
+		case "command":
+			if len(q.MIIT.CaptchaCommand) == 0 {
+				v.add("query.miit.captcha_command", "needed when query.miit.captcha is command")
+			}
+		default:
+			v.add("query.miit.captcha", "want slider or command, got %q", q.MIIT.Captcha)
+		}
+	case "ymicp":
+		v.httpURL("query.ymicp.url", q.YMICP.URL)
+	case "html":
+		q.HTML.validate(v)
+	}
+}
+
+func (h *HTML) validate(v *problems) {
+	if !strings.Contains(h.URL, "{query}") {
+		v.add("query.html.url", "must contain {query}, got %q", h.URL)
+	} else if !isHTTPURL(strings.ReplaceAll(h.URL, "{query}", "q")) {
+		v.add("query.html.url", "want an http:// or https:// URL, got %q", h.URL)
+	}
+	v.selector("query.html.row_selector", h.RowSelector, true)
+	if h.Fields["licence"] == "" {
+		v.add("query.html.fields.licence", "a selector for the licence is required")
+	}
+	for _, k := range slices.Sorted(maps.Keys(h.Fields)) {
+		if !slices.Contains(HTMLFields(), k) {
+			v.add("query.html.fields", "unknown field %q (want %s)", k, strings.Join(HTMLFields(), ", "))
+			continue
+		}
+		v.selector("query.html.fields."+k, h.Fields[k], true)
+	}
+	v.selector("query.html.no_record_selector", h.NoRecordSelector, false)
+	if h.NoRecordSelector == "" && h.NoRecordText == "" {
+		v.add("query.html", "set no_record_selector or no_record_text: without a no-record marker nothing can be proved absent")
+	}
+}
+
+func (r *Reach) validate(v *problems) {
+	v.schedule("reach.schedule", r.Schedule)
+	v.positive("reach.timeout", r.Timeout)
+	v.nonNegative("reach.grace", r.Grace)
+	v.between("reach.concurrency", r.Concurrency, 1, 10_000)
+	for _, from := range slices.Sorted(maps.Keys(r.Resolve)) {
+		if _, _, err := net.SplitHostPort(from); err != nil {
+			v.add("reach.resolve", "key %q: want HOST:PORT", from)
+		}
+		host, _, err := net.SplitHostPort(r.Resolve[from])
+		if err != nil || net.ParseIP(host) == nil {
+			v.add("reach.resolve", "%q: want IP:PORT, got %q", from, r.Resolve[from])
+		}
+	}
+	for i, s := range r.Signatures {
+		at := fmt.Sprintf("reach.signatures[%d]", i)
+		if s.Name == "" {
+			v.add(at+".name", "required")
+		}
+		if s.Status == 0 && s.Header == "" && s.BodyContains == "" && s.RedirectHost == "" {
+			v.add(at, "needs at least one of status, header, body_contains, redirect_host")
+		}
+		if s.HeaderValue != "" && s.Header == "" {
+			v.add(at+".header_value", "needs header")
+		}
+		if s.Status != 0 && (s.Status < 100 || s.Status > 599) {
+			v.add(at+".status", "want an HTTP status, got %d", s.Status)
+		}
+	}
+}
+
+// problems collects validation failures in the order found.
+type problems struct{ list []string }
+
+func (v *problems) add(key, format string, args ...any) {
+	v.list = append(v.list, key+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *problems) err() error {
+	if len(v.list) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(v.list, "\n"))
+}
+
+func (v *problems) schedule(key, spec string) {
+	if _, err := ParseSchedule(spec); err != nil {
+		v.add(key, "invalid schedule %q: %v", spec, err)
+	}
+}
+
+func (v *problems) between(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.add(key, "want %d to %d, got %d", lo, hi, n)
+	}
+}
+
+func (v *problems) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be positive, got %s", d)
+	}
+}
+
+func (v *problems) nonNegative(key string, d time.Duration) {
+	if d < 0 {
+		v.add(key, "must not be negative, got %s", d)
+	}
+}
+
+func (v *problems) httpURL(key, raw string) {
+	if !isHTTPURL(raw) {
+		v.add(key, "want an http:// or https:// URL, got %q", raw)
+	}
+}
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (v *problems) selector(key, sel string, required bool) {
+	if sel == "" {
+		if required {
+			v.add(key, "required")
+		}
+		return
+	}
+	if _, err := cascadia.Compile(sel); err != nil {
+		v.add(key, "invalid CSS selector %q: %v", sel, err)
+	}
+}
