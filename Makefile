@@ -40,3 +40,10 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Installs the binary, the systemd unit, the example config (an existing one
+# is kept) and the alert rules: `sudo make install`; DESTDIR and PREFIX stage
+# or relocate them (deploy/install.sh).
+.PHONY: install
+install: build
+	DESTDIR='$(DESTDIR)' PREFIX='$(or $(PREFIX),/usr/local)' BIN='$(BIN)' bash deploy/install.sh

@@ -1,0 +1,365 @@
+// Package alerts holds the Prometheus alert rules (icpmon.rules.yml), their
+// promtool unit tests (tests/) and the runbooks. Its Go tests run promtool and
+// amtool over them, over prometheus.yml and over the Alertmanager example, and
+// check what the tools cannot: every alert of the interface exists, is tested
+// firing and quiet, and has its runbook.
+package alerts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// interfaceAlerts are the alerts named in docs/interface.md.
+var interfaceAlerts = []string{
+	"ICPCancellationReviewOverdue",
+	"ICPSiteReachableAfterCancellation",
+	"ICPFilingRecordLingering",
+	"ICPPublicQueryFailing",
+	"ICPMonitorJobStale",
+	"ICPCalendarExpiring",
+	"ICPMonitorRedisDown",
+	"ICPMonitorDown",
+}
+
+// perReplicaAlerts keep the instance label: their fact belongs to one host.
+var perReplicaAlerts = []string{"ICPMonitorReplicaDown", "ICPMonitorConfigReloadFailed"}
+
+const runbookBase = "https://github.com/icpmon/icpmon/blob/main/alerts/RUNBOOKS.md#"
+
+type rule struct {
+	Alert         string            `yaml:"alert"`
+	Expr          string            `yaml:"expr"`
+	For           string            `yaml:"for"`
+	KeepFiringFor string            `yaml:"keep_firing_for"`
+	Labels        map[string]string `yaml:"labels"`
+	Annotations   map[string]string `yaml:"annotations"`
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []rule `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+type expectedAlert struct {
+	Labels      map[string]string `yaml:"exp_labels"`
+	Annotations map[string]string `yaml:"exp_annotations"`
+}
+
+type alertRuleTest struct {
+	EvalTime  string          `yaml:"eval_time"`
+	AlertName string          `yaml:"alertname"`
+	ExpAlerts []expectedAlert `yaml:"exp_alerts"`
+}
+
+type unitTestFile struct {
+	RuleFiles []string `yaml:"rule_files"`
+	Tests     []struct {
+		AlertRuleTests []alertRuleTest `yaml:"alert_rule_test"`
+	} `yaml:"tests"`
+}
+
+type prometheusConfig struct {
+	Global struct {
+		ScrapeInterval string `yaml:"scrape_interval"`
+	} `yaml:"global"`
+	RuleFiles []string `yaml:"rule_files"`
+	Alerting  struct {
+		Alertmanagers []struct {
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"alertmanagers"`
+	} `yaml:"alerting"`
+	ScrapeConfigs []struct {
+		JobName       string `yaml:"job_name"`
+		HonorLabels   bool   `yaml:"honor_labels"`
+		StaticConfigs []struct {
+			Targets []string `yaml:"targets"`
+		} `yaml:"static_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+// tool runs a program that `make deps` installs and returns its standard
+// output; a missing program fails the test.
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is needed (make deps installs it): %v", name, err)
+	}
+	var stdout, stderr strings.Builder
+	cmd := exec.CommandContext(t.Context(), path, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+func glob(t *testing.T, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files match %s (err %v)", pattern, err)
+	}
+	return files
+}
+
+func decodeYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func loadRules(t *testing.T) []rule {
+	t.Helper()
+	var rules []rule
+	for _, path := range glob(t, "*.rules.yml") {
+		var f ruleFile
+		decodeYAML(t, path, &f)
+		for _, g := range f.Groups {
+			rules = append(rules, g.Rules...)
+		}
+	}
+	return rules
+}
+
+func loadRuleTests(t *testing.T) []alertRuleTest {
+	t.Helper()
+	var tests []alertRuleTest
+	for _, path := range glob(t, "tests/*.yml") {
+		var f unitTestFile
+		decodeYAML(t, path, &f)
+		for _, tc := range f.Tests {
+			tests = append(tests, tc.AlertRuleTests...)
+		}
+	}
+	return tests
+}
+
+func loadPrometheusConfig(t *testing.T) prometheusConfig {
+	t.Helper()
+	var c prometheusConfig
+	decodeYAML(t, "../prometheus.yml", &c)
+	return c
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	tool(t, "promtool", append([]string{"check", "rules"}, glob(t, "*.rules.yml")...)...)
+}
+
+func TestPromtoolTestRules(t *testing.T) {
+	out := tool(t, "promtool", append([]string{"test", "rules"}, glob(t, "tests/*.yml")...)...)
+	t.Log(out)
+}
+
+func TestPromtoolCheckConfig(t *testing.T) {
+	out := tool(t, "promtool", "check", "config", "../prometheus.yml")
+	// The rule files are checked relative to prometheus.yml: they must be found.
+	for _, path := range glob(t, "*.rules.yml") {
+		if want := "Checking " + filepath.Join("..", "alerts", path); !strings.Contains(out, want) {
+			t.Errorf("promtool check config did not load alerts/%s:\n%s", path, out)
+		}
+	}
+
+	c := loadPrometheusConfig(t)
+	if !slices.Contains(c.RuleFiles, "alerts/*.rules.yml") {
+		t.Errorf("rule_files = %q, want alerts/*.rules.yml", c.RuleFiles)
+	}
+	var alertmanagers []string
+	for _, am := range c.Alerting.Alertmanagers {
+		for _, sc := range am.StaticConfigs {
+			alertmanagers = append(alertmanagers, sc.Targets...)
+		}
+	}
+	if !slices.Equal(alertmanagers, []string{"localhost:9093"}) {
+		t.Errorf("alertmanagers = %q, want localhost:9093", alertmanagers)
+	}
+	found := false
+	for _, sc := range c.ScrapeConfigs {
+		if sc.JobName != "icpmon" {
+			continue
+		}
+		found = true
+		// The rules expect the daemon's job label as exported_job.
+		if sc.HonorLabels {
+			t.Error("job icpmon: honor_labels must stay false")
+		}
+		if len(sc.StaticConfigs) != 1 || !slices.Equal(sc.StaticConfigs[0].Targets, []string{"127.0.0.1:9810"}) {
+			t.Errorf("job icpmon targets = %+v, want 127.0.0.1:9810", sc.StaticConfigs)
+		}
+	}
+	if !found {
+		t.Error("prometheus.yml has no scrape job icpmon")
+	}
+}
+
+func TestAmtoolCheckConfig(t *testing.T) {
+	const config = "../deploy/alertmanager.yml"
+	tool(t, "amtool", "check-config", config)
+
+	// Where each severity the rules use ends up.
+	want := map[string]string{"page": "on-call", "ticket": "ticket-queue", "warning": "team-chat"}
+	for _, r := range loadRules(t) {
+		if _, ok := want[r.Labels["severity"]]; !ok {
+			t.Errorf("%s: severity %q has no route in this test", r.Alert, r.Labels["severity"])
+		}
+	}
+	for severity, receiver := range want {
+		out := tool(t, "amtool", "config", "routes", "test", "--config.file="+config,
+			"alertname=ICPSiteReachableAfterCancellation", "licence=京ICP备12345678号-3", "severity="+severity)
+		if got := strings.TrimSpace(out); got != receiver {
+			t.Errorf("severity=%s routed to %q, want %q", severity, got, receiver)
+		}
+	}
+
+	var c struct {
+		Route struct {
+			GroupBy []string `yaml:"group_by"`
+		} `yaml:"route"`
+	}
+	decodeYAML(t, config, &c)
+	if !slices.Equal(c.Route.GroupBy, []string{"alertname", "licence"}) {
+		t.Errorf("group_by = %q, want [alertname licence]", c.Route.GroupBy)
+	}
+}
+
+func TestAlertsFollowConventions(t *testing.T) {
+	rules := loadRules(t)
+	scrape := duration(t, "prometheus.yml", "scrape_interval", loadPrometheusConfig(t).Global.ScrapeInterval)
+
+	var names []string
+	for _, r := range rules {
+		if r.Alert == "" {
+			t.Errorf("recording rule %q: the rule files hold alerts only", r.Expr)
+			continue
+		}
+		names = append(names, r.Alert)
+		if s := r.Labels["severity"]; s != "page" && s != "warning" && s != "ticket" {
+			t.Errorf("%s: severity %q, want page, warning or ticket", r.Alert, s)
+		}
+		for _, a := range []string{"summary", "description"} {
+			if strings.TrimSpace(r.Annotations[a]) == "" {
+				t.Errorf("%s: no %s annotation", r.Alert, a)
+			}
+		}
+		if want := runbookBase + strings.ToLower(r.Alert); r.Annotations["runbook_url"] != want {
+			t.Errorf("%s: runbook_url %q, want %q", r.Alert, r.Annotations["runbook_url"], want)
+		}
+		// One failed scrape must neither page nor resolve a firing alert.
+		if d := duration(t, r.Alert, "for", r.For); d < 3*scrape {
+			t.Errorf("%s: for %s, want at least three scrapes (%s)", r.Alert, r.For, 3*scrape)
+		}
+		if d := duration(t, r.Alert, "keep_firing_for", r.KeepFiringFor); d < 2*scrape {
+			t.Errorf("%s: keep_firing_for %s, want at least two scrapes (%s)", r.Alert, r.KeepFiringFor, 2*scrape)
+		}
+	}
+	for _, name := range interfaceAlerts {
+		if !slices.Contains(names, name) {
+			t.Errorf("alert %s of the interface is missing", name)
+		}
+	}
+}
+
+func duration(t *testing.T, alert, field, s string) time.Duration {
+	t.Helper()
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		t.Errorf("%s: %s %q: %v", alert, field, s, err)
+	}
+	return time.Duration(d)
+}
+
+func TestEveryAlertTestedBothWays(t *testing.T) {
+	firing, quiet := map[string]int{}, map[string]int{}
+	for _, tc := range loadRuleTests(t) {
+		if len(tc.ExpAlerts) == 0 {
+			quiet[tc.AlertName]++
+			continue
+		}
+		firing[tc.AlertName]++
+		for _, a := range tc.ExpAlerts {
+			_, hasInstance := a.Labels["instance"]
+			if hasInstance != slices.Contains(perReplicaAlerts, tc.AlertName) {
+				t.Errorf("%s at %s: instance label %v: only %v keep it", tc.AlertName, tc.EvalTime, hasInstance, perReplicaAlerts)
+			}
+		}
+	}
+	for _, r := range loadRules(t) {
+		if firing[r.Alert] == 0 {
+			t.Errorf("%s: no promtool test shows it firing", r.Alert)
+		}
+		if quiet[r.Alert] == 0 {
+			t.Errorf("%s: no promtool test shows it quiet", r.Alert)
+		}
+	}
+}
+
+// Alerts about one cancellation carry its licence for routing and grouping.
+func TestCancellationAlertsCarryLicence(t *testing.T) {
+	joined := map[string]bool{}
+	for _, r := range loadRules(t) {
+		if strings.Contains(r.Expr, "icpmon_cancellation_info") {
+			joined[r.Alert] = true
+		}
+	}
+	if len(joined) == 0 {
+		t.Fatal("no alert joins icpmon_cancellation_info")
+	}
+	for _, tc := range loadRuleTests(t) {
+		if !joined[tc.AlertName] {
+			continue
+		}
+		for _, a := range tc.ExpAlerts {
+			for _, l := range []string{"licence", "id", "kind"} {
+				if a.Labels[l] == "" {
+					t.Errorf("%s at %s: no %s label", tc.AlertName, tc.EvalTime, l)
+				}
+			}
+		}
+	}
+}
+
+func TestRunbookForEveryAlert(t *testing.T) {
+	data, err := os.ReadFile("RUNBOOKS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GitHub's anchor of "## Name" is the lower-cased name.
+	headings := regexp.MustCompile(`(?m)^## (ICP\w+)\s*$`).FindAllStringSubmatch(string(data), -1)
+	var sections []string
+	for _, h := range headings {
+		sections = append(sections, h[1])
+	}
+	var alerts []string
+	for _, r := range loadRules(t) {
+		if !slices.Contains(alerts, r.Alert) {
+			alerts = append(alerts, r.Alert)
+		}
+		if !slices.Contains(sections, r.Alert) {
+			t.Errorf("RUNBOOKS.md has no section \"## %s\"", r.Alert)
+		}
+	}
+	for _, s := range sections {
+		if !slices.Contains(alerts, s) {
+			t.Errorf("RUNBOOKS.md section %s has no alert", s)
+		}
+	}
+}
