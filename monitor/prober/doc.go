@@ -1,0 +1,32 @@
+// Package prober tells whether a website is still served after its ICP filing
+// was cancelled: it fetches http(s)://domain/ and classifies the answer as the
+// website itself, an access provider's block, or the way the connection failed
+// (domain.md §4.3, §6 point 7).
+//
+// How the results are read:
+//   - served: any HTTP answer of the site that is not a recognised block, 4xx
+//     and 5xx included (an error page is still the site answering), a redirect
+//     to another site (recorded in Location, not followed), and an answer whose
+//     body was cut short by the timeout (the status line already came from the site).
+//   - provider_block: the Alibaba Cloud page (403, Server: Beaver, its texts),
+//     the Tencent Cloud redirect to dnspod.qcloud.com/static/webblock.html, or a
+//     configured Signature.
+//   - reset: the peer tore the connection down, by RST or by closing it, before
+//     an answer. Right after the TLS ClientHello this is the providers' SNI block,
+//     which the detail says; it stays reset, not provider_block, because a
+//     firewall or a broken server look the same and only a block page names the
+//     provider. Either way the site is not reachable.
+//   - refused: connection refused, or no route to the host.
+//   - tls_error: certificate verification or another TLS handshake failure.
+//   - http_error: a malformed answer, a redirect loop, more than MaxRedirects
+//     same-site redirects, an unparseable Location.
+//   - timeout, dns_error: as named. Names under .invalid fail at once, without
+//     a DNS query (RFC 6761).
+//
+// Same-site redirects (http to https allowed, never back) are followed up to
+// MaxRedirects and the last hop decides: a redirect to a page that fails to
+// load gives that failure.
+//
+// A probe with an empty Result proved nothing (the caller's context ended, or
+// the target was not a domain and scheme) and must not be reported.
+package prober
