@@ -55,6 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	promslogflag.AddFlags(app, &c.logConfig)
 
 	c.registerVersion(app)
+	c.registerBizdays(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
