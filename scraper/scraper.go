@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 )
 
 // Provider looks up a licence number (subject or website) or a bare domain.
@@ -79,4 +81,36 @@ func ReasonOf(err error) Reason {
 		return e.Reason
 	}
 	return NetworkError
+}
+
+// DefaultMaxBody bounds what a provider reads of one answer. MIIT query pages
+// are kilobytes and its captcha images a few hundred; nothing larger is an
+// answer.
+const DefaultMaxBody int64 = 4 << 20
+
+// ReadBody reads r up to limit bytes. A longer body is unparseable: an answer
+// cut short proves nothing.
+func ReadBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, Unknown(NetworkError, fmt.Errorf("reading the answer: %w", err))
+	}
+	if int64(len(b)) > limit {
+		return nil, Unknown(Unparseable, fmt.Errorf("answer larger than %d bytes", limit))
+	}
+	return b, nil
+}
+
+// serviceSuffix is the "-N" (with an App/mini-program/quick-app letter) that a
+// service licence adds to its subject licence: 京ICP备10046444号-9,
+// 粤B2-20090059-5, 陕ICP备2024026116号-1A.
+var serviceSuffix = regexp.MustCompile(`^(.*(?:号|B2-\d+))-\d+[A-Za-z]?$`)
+
+// MainLicenceOf returns the subject licence of a service licence, or the
+// licence itself when it carries no "-N" suffix (it is a subject licence).
+func MainLicenceOf(licence string) string {
+	if m := serviceSuffix.FindStringSubmatch(licence); m != nil {
+		return m[1]
+	}
+	return licence
 }

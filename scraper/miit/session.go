@@ -1,0 +1,198 @@
+package miit
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/icpmon/icpmon/scraper"
+	"github.com/icpmon/icpmon/scraper/captcha"
+)
+
+// session is one lookup's view of the handshake: its token, and the
+// captcha uuid and sign that authorise its queries. A refused captcha is never
+// retried with the same uuid.
+type session struct {
+	c         *Client
+	token     string
+	uuid      string
+	sign      string
+	signUses  int
+	refreshed bool // the one token refresh a lookup may make
+}
+
+// handshake gets a token if needed and solves a fresh captcha, refreshing
+// the token once if the server says it expired.
+func (s *session) handshake(ctx context.Context) error {
+	for {
+		if s.token == "" {
+			token, err := s.c.tokens.get(ctx, "")
+			if err != nil {
+				return err
+			}
+			s.token = token
+		}
+		err := s.solveCaptcha(ctx)
+		if isTokenRejected(err) && !s.refreshed {
+			if err := s.refresh(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// refresh replaces the rejected token and drops the sign, which belonged to it.
+func (s *session) refresh(ctx context.Context) error {
+	s.refreshed = true
+	token, err := s.c.tokens.get(ctx, s.token)
+	if err != nil {
+		return err
+	}
+	s.token, s.uuid, s.sign, s.signUses = token, "", "", 0
+	return nil
+}
+
+// solveCaptcha: getCheckImagePoint, the solver, checkImage.
+func (s *session) solveCaptcha(ctx context.Context) error {
+	reqBody, _ := json.Marshal(map[string]string{"clientUid": "point-" + uuid.NewString()})
+	status, body, err := s.c.post(ctx, stepCaptcha, "/image/getCheckImagePoint", "application/json", reqBody, s.tokenHeader())
+	if err != nil {
+		return err
+	}
+	params, err := decode(stepCaptcha, status, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", stepCaptcha, err)
+	}
+	puzzle, id, err := parsePuzzle(params)
+	if err != nil {
+		return fmt.Errorf("%s: %w", stepCaptcha, err)
+	}
+	x, err := s.c.solver.Solve(ctx, puzzle)
+	if err != nil {
+		return scraper.Unknown(scraper.CaptchaFailed, fmt.Errorf("solving the slider: %w", err))
+	}
+
+	reqBody, _ = json.Marshal(map[string]string{"key": id, "value": strconv.Itoa(x)})
+	status, body, err = s.c.post(ctx, stepCheck, "/image/checkImage", "application/json", reqBody, s.tokenHeader())
+	if err != nil {
+		return err
+	}
+	params, err = decode(stepCheck, status, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", stepCheck, err)
+	}
+	var sign string // on success params is the sign itself
+	if err := json.Unmarshal(params, &sign); err != nil || sign == "" {
+		return scraper.Unknown(scraper.Unparseable, fmt.Errorf("%s: no sign in %s", stepCheck, snippet(params)))
+	}
+	s.uuid, s.sign, s.signUses = id, sign, 0
+	return nil
+}
+
+func parsePuzzle(params json.RawMessage) (captcha.Puzzle, string, error) {
+	var p struct {
+		UUID       string `json:"uuid"`
+		BigImage   string `json:"bigImage"`
+		SmallImage string `json:"smallImage"`
+		Height     *int   `json:"height"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil || p.UUID == "" || p.Height == nil {
+		return captcha.Puzzle{}, "", scraper.Unknown(scraper.Unparseable, fmt.Errorf("no captcha in %s", snippet(params)))
+	}
+	big, err1 := decodeImage(p.BigImage)
+	small, err2 := decodeImage(p.SmallImage)
+	if err1 != nil || err2 != nil {
+		return captcha.Puzzle{}, "", scraper.Unknown(scraper.Unparseable, fmt.Errorf("captcha images are not base64 PNG (%v, %v)", err1, err2))
+	}
+	return captcha.Puzzle{Big: big, Small: small, Height: *p.Height}, p.UUID, nil
+}
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+// decodeImage reads plain base64 PNG, tolerating a data: URL prefix.
+func decodeImage(s string) ([]byte, error) {
+	if i := strings.Index(s, ";base64,"); strings.HasPrefix(s, "data:") && i >= 0 {
+		s = s[i+len(";base64,"):]
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(b, pngSignature) {
+		return nil, errors.New("not a PNG")
+	}
+	return b, nil
+}
+
+// query asks for one page.
+func (s *session) query(ctx context.Context, q string, pageNum int) (Page, error) {
+	reqBody, _ := json.Marshal(struct {
+		PageNum     int    `json:"pageNum"`
+		PageSize    int    `json:"pageSize"`
+		UnitName    string `json:"unitName"`
+		ServiceType int    `json:"serviceType"`
+	}{pageNum, s.c.pageSize, q, s.c.serviceType})
+	h := s.tokenHeader()
+	h.Set("sign", s.sign)
+	h.Set("uuid", s.uuid)
+	status, body, err := s.c.post(ctx, stepQuery, "/icpAbbreviateInfo/queryByCondition", "application/json", reqBody, h)
+	if err != nil {
+		return Page{}, err
+	}
+	params, err := decode(stepQuery, status, body)
+	if err != nil {
+		return Page{}, fmt.Errorf("%s page %d: %w", stepQuery, pageNum, err)
+	}
+	page, err := parseParams(params, s.c.serviceType)
+	if err != nil {
+		return Page{}, fmt.Errorf("%s page %d: %w", stepQuery, pageNum, err)
+	}
+	return page, nil
+}
+
+func (s *session) tokenHeader() http.Header {
+	h := http.Header{}
+	h.Set("token", s.token)
+	return h
+}
+
+func isTokenRejected(err error) bool { return errors.Is(err, errTokenRejected) }
+
+// post sends one request with the headers the web front end sends and reads
+// the answer through the size limit. Transport failures are network errors.
+func (c *Client) post(ctx context.Context, st step, path, contentType string, body []byte, h http.Header) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", st, err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json, text/plain, */*")
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Origin", "https://beian.miit.gov.cn")
+	req.Header.Set("Referer", "https://beian.miit.gov.cn/")
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, scraper.Unknown(scraper.NetworkError, fmt.Errorf("%s: %w", st, err))
+	}
+	defer resp.Body.Close()
+	b, err := scraper.ReadBody(resp.Body, c.maxBody)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", st, err)
+	}
+	c.log.Debug("miit answer", "step", string(st), "status", resp.StatusCode, "bytes", len(b))
+	return resp.StatusCode, b, nil
+}
