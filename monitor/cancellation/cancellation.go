@@ -3,6 +3,10 @@
 package cancellation
 
 import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
@@ -60,6 +64,9 @@ type Cancellation struct {
 
 	Record Record  `json:"record"`
 	Probes []Probe `json:"probes,omitempty"` // latest probe per domain and scheme
+	// ProbeHistory keeps earlier probes, a bounded number per domain and
+	// scheme (the reach job trims it), for whoever investigates later.
+	ProbeHistory []Probe `json:"probe_history,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -102,10 +109,154 @@ type Probe struct {
 
 // Event is one entry of a cancellation's append-only history.
 type Event struct {
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`  // "operator:<os user>" or "job:<name>"
-	Action string    `json:"action"` // add, approve, reject, withdraw, remove, clear, record, probe, …
-	From   Status    `json:"from,omitempty"`
-	To     Status    `json:"to,omitempty"`
-	Detail string    `json:"detail,omitempty"` // the evidence, in words
+	At time.Time `json:"at"` // when it was recorded
+
+	Actor  string `json:"actor"`  // "operator:<os user>" or "job:<name>"
+	Action string `json:"action"` // add, approve, reject, withdraw, remove, clear, record, probe, …
+	From   Status `json:"from,omitempty"`
+	To     Status `json:"to,omitempty"`
+	Detail string `json:"detail,omitempty"` // the evidence, in words
+}
+
+// ParseKind reads a kind name.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(s)
+	if !slices.Contains(Kinds(), k) {
+		return "", fmt.Errorf("unknown kind %q (want subject, website or access)", s)
+	}
+	return k, nil
+}
+
+// ParseStatus reads a status name.
+func ParseStatus(s string) (Status, error) {
+	st := Status(s)
+	if !slices.Contains(Statuses(), st) {
+		return "", fmt.Errorf("unknown status %q (want pending, approved, cleared, rejected or withdrawn)", s)
+	}
+	return st, nil
+}
+
+// State names what the last definite lookup proved: present, absent, or
+// unknown while no lookup has proved anything yet.
+func (r Record) State() string {
+	switch {
+	case r.Present == nil:
+		return "unknown"
+	case *r.Present:
+		return "present"
+	default:
+		return "absent"
+	}
+}
+
+const (
+	maxIDLength = 64
+	// idAlphabet is lower-case base32: no look-alike case pairs for people typing IDs.
+	idAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	// idLength of 10 gives 50 random bits: a collision among 100,000
+	// cancellations has odds of about 1 in 200,000 (and is refused, not lost).
+	idLength = 10
+)
+
+// NewID returns a short random ID.
+func NewID() string {
+	b := make([]byte, idLength)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	for i := range b {
+		b[i] = idAlphabet[b[i]&31]
+	}
+	return string(b)
+}
+
+// CheckID accepts IDs that are safe as Redis key parts and Prometheus label
+// values and easy to type: letters, digits, '.', '_' and '-', starting with a
+// letter or digit, at most 64 characters.
+func CheckID(id string) error {
+	if id == "" {
+		return errors.New("empty ID")
+	}
+	if len(id) > maxIDLength {
+		return fmt.Errorf("ID %q is longer than %d characters", id, maxIDLength)
+	}
+	for i, r := range id {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || (r != '.' && r != '_' && r != '-')) {
+			return fmt.Errorf("ID %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", id)
+		}
+	}
+	return nil
+}
+
+// earliestSubmission is when ICP filing began; an earlier date is a mistake
+// (most often a date left unset).
+var earliestSubmission = calendar.NewDate(2000, time.January, 1)
+
+// CheckSubmitted refuses a submission date after today (the current China
+// date) or before ICP filing began.
+func CheckSubmitted(d, today calendar.Date) error {
+	switch {
+	case d > today:
+		return fmt.Errorf("submitted date %s is in the future (today in China is %s)", d, today)
+	case d < earliestSubmission:
+		return fmt.Errorf("submitted date %s is before ICP filing began (%s)", d, earliestSubmission)
+	}
+	return nil
+}
+
+// Validate checks that c is consistent: the store refuses to write anything else.
+func (c Cancellation) Validate() error {
+	if err := CheckID(c.ID); err != nil {
+		return err
+	}
+	if _, err := ParseKind(string(c.Kind)); err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
+	}
+	if _, err := ParseStatus(string(c.Status)); err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
+	}
+	l, err := ParseLicence(c.Licence)
+	if err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
+	}
+	if l.Number != c.Licence {
+		return fmt.Errorf("cancellation %s: licence %s is not normalised (want %s)", c.ID, c.Licence, l.Number)
+	}
+	if err := c.Kind.CheckLicence(l); err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
+	}
+	if !IsProvince(c.Province) {
+		return fmt.Errorf("cancellation %s: province %q is not a licence prefix (want one of %s)", c.ID, c.Province, provinces)
+	}
+	for i, d := range c.Domains {
+		n, err := NormaliseDomain(d)
+		if err != nil {
+			return fmt.Errorf("cancellation %s: %w", c.ID, err)
+		}
+		if n != d {
+			return fmt.Errorf("cancellation %s: domain %q is not normalised (want %q)", c.ID, d, n)
+		}
+		if slices.Contains(c.Domains[:i], d) {
+			return fmt.Errorf("cancellation %s: domain %s is listed twice", c.ID, d)
+		}
+	}
+	if c.Submitted < earliestSubmission {
+		return fmt.Errorf("cancellation %s: %w", c.ID, CheckSubmitted(c.Submitted, c.Submitted))
+	}
+	if (c.Status == Approved || c.Status == Cleared) && c.ApprovedAt.IsZero() {
+		return fmt.Errorf("cancellation %s: %s without an approval time", c.ID, c.Status)
+	}
+	return nil
+}
+
+// Clone returns a deep copy, so that a change to it never reaches c.
+func (c Cancellation) Clone() Cancellation {
+	c.Domains = slices.Clone(c.Domains)
+	c.Probes = slices.Clone(c.Probes)
+	c.ProbeHistory = slices.Clone(c.ProbeHistory)
+	c.Record.Licences = slices.Clone(c.Record.Licences)
+	if c.Record.Present != nil {
+		p := *c.Record.Present
+		c.Record.Present = &p
+	}
+	return c
 }

@@ -1,0 +1,91 @@
+-- Many new cancellations, all or nothing: every check runs before the first
+-- write. Bulk commands go in chunks small enough for Lua's unpack.
+-- KEYS: 1 active licences, 2 .. 1+NI the status indexes, then per item its blob and history
+-- ARGV: 1 NI, 2 n, then per item: id, blob, history line, active licence (""),
+--       index number (1 .. NI)
+local ni, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local chunk = 1000
+local kb = 1 + ni
+local width = 5
+local function arg(i, f) return ARGV[2 + (i - 1) * width + f] end
+
+-- A run repeated by the client after a timeout finds its own first document.
+if redis.call('GET', KEYS[kb + 1]) == arg(1, 2) then return {'ok'} end
+
+-- Every check runs; the refusal names the first item in order that fails one.
+local bad, why, holder
+local function found(i, reason, other)
+  if not bad or i < bad then bad, why, holder = i, reason, other end
+end
+
+local function ids_unused()
+  local seen = {}
+  for i = 1, n do
+    local id = arg(i, 1)
+    if seen[id] then found(i, 'duplicate-id'); break end
+    seen[id] = true
+  end
+  -- a history outlives removal, so an ID with one was used before
+  for s = 1, n, chunk do
+    local e = math.min(n, s + chunk - 1)
+    local hk = {}
+    for i = s, e do hk[#hk + 1] = KEYS[kb + 2 * i] end
+    if redis.call('EXISTS', unpack(hk)) > 0 then
+      for i = s, e do
+        if redis.call('EXISTS', KEYS[kb + 2 * i]) == 1 then found(i, 'duplicate-id'); return end
+      end
+    end
+  end
+end
+
+local function licences_free()
+  local seen = {}
+  for s = 1, n, chunk do
+    local e = math.min(n, s + chunk - 1)
+    local fields, at = {}, {}
+    for i = s, e do
+      local l = arg(i, 4)
+      if l ~= '' then
+        if seen[l] then found(i, 'duplicate-licence', arg(seen[l], 1)); return end
+        seen[l] = i
+        fields[#fields + 1] = l
+        at[#at + 1] = i
+      end
+    end
+    if #fields > 0 then
+      local owners = redis.call('HMGET', KEYS[1], unpack(fields))
+      for j = 1, #fields do
+        if owners[j] then found(at[j], 'duplicate-licence', owners[j]); return end
+      end
+    end
+  end
+end
+
+ids_unused()
+licences_free()
+if bad then return {why, bad, holder} end
+
+for s = 1, n, chunk do
+  local e = math.min(n, s + chunk - 1)
+  local blobs, hist, lic, byindex = {}, {}, {}, {}
+  for i = s, e do
+    local id = arg(i, 1)
+    blobs[#blobs + 1] = KEYS[kb + 2 * i - 1]
+    blobs[#blobs + 1] = arg(i, 2)
+    hist[#hist + 1] = KEYS[kb + 2 * i]
+    hist[#hist + 1] = arg(i, 3)
+    if arg(i, 4) ~= '' then
+      lic[#lic + 1] = arg(i, 4)
+      lic[#lic + 1] = id
+    end
+    local x = tonumber(arg(i, 5))
+    local t = byindex[x]
+    if not t then t = {}; byindex[x] = t end
+    t[#t + 1] = id
+  end
+  redis.call('MSET', unpack(blobs))
+  redis.call('MSET', unpack(hist))
+  if #lic > 0 then redis.call('HSET', KEYS[1], unpack(lic)) end
+  for x, t in pairs(byindex) do redis.call('SADD', KEYS[1 + x], unpack(t)) end
+end
+return {'ok'}

@@ -1,0 +1,50 @@
+-- One cancellation's write, all or nothing: a compare-and-set on its version,
+-- then its blob, status index, active-licence index and history together.
+-- KEYS: 1 blob, 2 history, 3 active licences (hash licence -> id),
+--       4 status index it leaves, 5 status index it enters
+-- ARGV: 1 id, 2 expected version (0 creates), 3 new blob ("" removes),
+--       4 active licence it held (""), 5 active licence it holds (""),
+--       6 history line ("" for none)
+local id = ARGV[1]
+local expected = tonumber(ARGV[2])
+local cur = redis.call('GET', KEYS[1])
+-- The client may send a script again after a timeout or a broken connection.
+-- Each write's history line (or, for a write without one, its document,
+-- which carries a new version and timestamp) is unique: finding it means an
+-- earlier run of this very write took effect.
+if ARGV[6] ~= '' then
+  local h = redis.call('GET', KEYS[2])
+  if h and string.find(h, ARGV[6], 1, true) then return {'ok'} end
+elseif ARGV[3] ~= '' and cur == ARGV[3] then
+  return {'ok'}
+end
+if expected == 0 then
+  -- a history outlives removal, so an ID is never reused
+  if cur or redis.call('EXISTS', KEYS[2]) == 1 then return {'duplicate-id'} end
+elseif not cur then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {'removed'} end
+  return {'not-found'}
+elseif cjson.decode(cur)['version'] ~= expected then
+  return {'conflict'}
+end
+
+local held, holds = ARGV[4], ARGV[5]
+if holds ~= '' then
+  local owner = redis.call('HGET', KEYS[3], holds)
+  if owner and owner ~= id then return {'duplicate-licence', owner} end
+end
+if held ~= '' and held ~= holds and redis.call('HGET', KEYS[3], held) == id then
+  redis.call('HDEL', KEYS[3], held)
+end
+if holds ~= '' then redis.call('HSET', KEYS[3], holds, id) end
+
+if KEYS[4] ~= KEYS[5] then redis.call('SREM', KEYS[4], id) end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[5], id)
+else
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('SADD', KEYS[5], id)
+end
+if ARGV[6] ~= '' then redis.call('APPEND', KEYS[2], ARGV[6]) end
+return {'ok'}

@@ -1,0 +1,347 @@
+// Package store keeps tracked cancellations in Redis: one JSON document per
+// cancellation, indexes by status and kind, an index of the licences under
+// active review, and an append-only history per cancellation.
+//
+// Every key lives under one hash tag, "{prefix}:", so that the Lua scripts
+// that write several keys at once stay legal on Redis Cluster (one slot holds
+// everything; 100,000 cancellations fit in it easily):
+//
+//	{p}:c:<id>               the cancellation, JSON
+//	{p}:h:<id>               its history, one JSON event per line; kept after removal
+//	{p}:i:<status>:<kind>    set of IDs
+//	{p}:licences             hash: licence -> ID, for pending and approved ones only
+//
+// Writes go through Lua scripts that compare the stored Version with the one
+// the writer read, so a write is never half-applied and a racing writer
+// never loses an update: it reads again and retries.
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/cancellation"
+)
+
+// ErrNotFound means no cancellation has the ID.
+var ErrNotFound = errors.New("no such cancellation")
+
+// RemovedError says a cancellation was tracked once and removed by an operator.
+// It matches ErrNotFound.
+type RemovedError struct {
+	ID    string
+	Event cancellation.Event // the removal
+}
+
+func (e *RemovedError) Error() string {
+	return fmt.Sprintf("cancellation %s was removed on %s by %s", e.ID, e.Event.At.In(calendar.China).Format("2006-01-02 15:04 MST"), e.Event.Actor)
+}
+
+// Is makes a removed cancellation count as not found.
+func (e *RemovedError) Is(target error) bool { return target == ErrNotFound }
+
+// DuplicateError refuses a second cancellation with an ID already used, or a
+// licence already under active review.
+type DuplicateError struct {
+	Field      string // "id" or "licence"
+	Value      string
+	ExistingID string // the cancellation that holds the licence
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Field == "licence" {
+		return fmt.Sprintf("licence %s is already tracked by active cancellation %s", e.Value, e.ExistingID)
+	}
+	return fmt.Sprintf("ID %s is already in use (IDs of removed cancellations are kept with their history)", e.Value)
+}
+
+// ItemError places an error of AddMany at the index of the item that caused it.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("item %d: %v", e.Index+1, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// ErrContention means writers kept racing on one cancellation for too long.
+var ErrContention = errors.New("too many concurrent writers")
+
+// Filter selects cancellations; an empty field selects everything.
+type Filter struct {
+	Statuses []cancellation.Status
+	Kinds    []cancellation.Kind
+}
+
+// Store is the Redis store of cancellations.
+type Store struct {
+	rdb    redis.UniversalClient
+	keys   keys
+	now    func() time.Time
+	put    *redis.Script
+	addAll *redis.Script
+}
+
+// New returns a store keeping its keys under prefix.
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{
+		rdb:    rdb,
+		keys:   keys{p: "{" + prefix + "}:"},
+		now:    time.Now,
+		put:    redis.NewScript(putScript),
+		addAll: redis.NewScript(addManyScript),
+	}
+}
+
+type keys struct{ p string }
+
+func (k keys) blob(id string) string    { return k.p + "c:" + id }
+func (k keys) history(id string) string { return k.p + "h:" + id }
+func (k keys) licences() string         { return k.p + "licences" }
+func (k keys) index(s cancellation.Status, kind cancellation.Kind) string {
+	return k.p + "i:" + string(s) + ":" + string(kind)
+}
+
+// indexes lists every status index in a fixed order; addmany.lua refers to them by position.
+func (k keys) indexes() []string {
+	var out []string
+	for _, s := range cancellation.Statuses() {
+		for _, kind := range cancellation.Kinds() {
+			out = append(out, k.index(s, kind))
+		}
+	}
+	return out
+}
+
+func indexPosition(s cancellation.Status, kind cancellation.Kind) int {
+	return slices.Index(cancellation.Statuses(), s)*len(cancellation.Kinds()) + slices.Index(cancellation.Kinds(), kind)
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Get returns one cancellation. A removed one gives a *RemovedError, an
+// unknown ID ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (cancellation.Cancellation, error) {
+	c, _, err := s.get(ctx, id)
+	return c, err
+}
+
+// get returns the cancellation with the bytes it was decoded from.
+func (s *Store) get(ctx context.Context, id string) (cancellation.Cancellation, []byte, error) {
+	b, err := s.rdb.Get(ctx, s.keys.blob(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return cancellation.Cancellation{}, nil, s.missing(ctx, id)
+	}
+	if err != nil {
+		return cancellation.Cancellation{}, nil, fmt.Errorf("read cancellation %s: %w", id, err)
+	}
+	var c cancellation.Cancellation
+	if err := json.Unmarshal(b, &c); err != nil {
+		return cancellation.Cancellation{}, nil, fmt.Errorf("decode cancellation %s: %w", id, err)
+	}
+	return c, b, nil
+}
+
+// missing explains why id has no document: removed, or never tracked.
+func (s *Store) missing(ctx context.Context, id string) error {
+	events, err := s.History(ctx, id)
+	if err != nil {
+		return err
+	}
+	if last := events[len(events)-1]; last.Action == cancellation.ActionRemove {
+		return &RemovedError{ID: id, Event: last}
+	}
+	return fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// History returns the events of a cancellation, oldest first; it outlives removal.
+func (s *Store) History(ctx context.Context, id string) ([]cancellation.Event, error) {
+	b, err := s.rdb.Get(ctx, s.keys.history(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", id, err)
+	}
+	var events []cancellation.Event
+	for line := range bytes.Lines(b) {
+		var e cancellation.Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, fmt.Errorf("decode history of %s: %w", id, err)
+		}
+		events = append(events, e)
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return events, nil
+}
+
+// List returns the cancellations the filter selects, ordered by submitted
+// date then ID. It costs two pipelined round trips however many there are.
+func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
+	statuses, kinds := f.Statuses, f.Kinds
+	if len(statuses) == 0 {
+		statuses = cancellation.Statuses()
+	}
+	if len(kinds) == 0 {
+		kinds = cancellation.Kinds()
+	}
+	pipe := s.rdb.Pipeline()
+	var ranges []*redis.StringSliceCmd
+	for _, st := range statuses {
+		for _, k := range kinds {
+			ranges = append(ranges, pipe.SMembers(ctx, s.keys.index(st, k)))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read status indexes: %w", err)
+	}
+	var ids []string
+	for _, r := range ranges {
+		ids = append(ids, r.Val()...)
+	}
+	all, err := s.load(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// A cancellation may have moved between the two round trips.
+	out := all[:0]
+	for _, c := range all {
+		if slices.Contains(statuses, c.Status) && slices.Contains(kinds, c.Kind) {
+			out = append(out, c)
+		}
+	}
+	return sorted(out), nil
+}
+
+// sorted orders cs by submitted date then ID. It sorts positions rather
+// than the cancellations themselves, which are large to swap.
+func sorted(cs []cancellation.Cancellation) []cancellation.Cancellation {
+	order := make([]int32, len(cs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &cs[i], &cs[j]
+		return cmp.Or(cmp.Compare(a.Submitted, b.Submitted), strings.Compare(a.ID, b.ID))
+	})
+	out := make([]cancellation.Cancellation, len(cs))
+	for i, o := range order {
+		out[i] = cs[o]
+	}
+	return out
+}
+
+// Active returns every pending and approved cancellation: what the jobs watch.
+func (s *Store) Active(ctx context.Context) ([]cancellation.Cancellation, error) {
+	return s.List(ctx, Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved}})
+}
+
+// mgetBatch bounds one MGET so that no single reply holds up Redis.
+const mgetBatch = 1000
+
+// load reads the documents of ids in one pipeline of MGETs; IDs removed in
+// the meantime are skipped.
+func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancellation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	var gets []*redis.SliceCmd
+	for start := 0; start < len(ids); start += mgetBatch {
+		batch := ids[start:min(start+mgetBatch, len(ids))]
+		keys := make([]string, len(batch))
+		for i, id := range batch {
+			keys[i] = s.keys.blob(id)
+		}
+		gets = append(gets, pipe.MGet(ctx, keys...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("read cancellations: %w", err)
+	}
+	docs := make([]string, 0, len(ids))
+	for _, g := range gets {
+		for _, v := range g.Val() {
+			if doc, ok := v.(string); ok {
+				docs = append(docs, doc)
+			}
+		}
+	}
+	out := make([]cancellation.Cancellation, len(docs))
+	errs := make([]error, len(docs))
+	parallel(len(docs), func(i int) {
+		errs[i] = json.Unmarshal([]byte(docs[i]), &out[i])
+	})
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("decode cancellation %s: %w", out[i].ID, err)
+		}
+	}
+	return out, nil
+}
+
+// parallel calls fn for every index below n, spread over every core: JSON
+// encoding and decoding is most of the client's work at 100,000 cancellations.
+func parallel(n int, fn func(i int)) {
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Counts returns how many cancellations there are of each kind and status,
+// every pair present, from the index sizes in one round trip.
+func (s *Store) Counts(ctx context.Context) (map[cancellation.Kind]map[cancellation.Status]int, error) {
+	pipe := s.rdb.Pipeline()
+	cards := map[cancellation.Kind]map[cancellation.Status]*redis.IntCmd{}
+	for _, k := range cancellation.Kinds() {
+		cards[k] = map[cancellation.Status]*redis.IntCmd{}
+		for _, st := range cancellation.Statuses() {
+			cards[k][st] = pipe.SCard(ctx, s.keys.index(st, k))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("count cancellations: %w", err)
+	}
+	out := map[cancellation.Kind]map[cancellation.Status]int{}
+	for k, byStatus := range cards {
+		out[k] = map[cancellation.Status]int{}
+		for st, cmd := range byStatus {
+			out[k][st] = int(cmd.Val())
+		}
+	}
+	return out, nil
+}
