@@ -103,6 +103,7 @@ type HTML struct {
 	Fields           map[string]string `yaml:"fields"`
 	NoRecordSelector string            `yaml:"no_record_selector"`
 	NoRecordText     string            `yaml:"no_record_text"`
+	Headers          map[string]string `yaml:"headers"` // e.g. a cookie the site requires
 }
 
 // Reach is the reachability job.
@@ -118,12 +119,12 @@ type Reach struct {
 // Signature recognises an access provider's block page beyond the built-in
 // ones. Every field that is set must match.
 type Signature struct {
-	Name         string `yaml:"name"`
-	Status       int    `yaml:"status"`
-	Header       string `yaml:"header"`        // header name, with HeaderValue as a substring
-	HeaderValue  string `yaml:"header_value"`  //
-	BodyContains string `yaml:"body_contains"` //
-	RedirectHost string `yaml:"redirect_host"` // a Location pointing at this host
+	Name           string `yaml:"name"`
+	Status         int    `yaml:"status"`
+	Header         string `yaml:"header"`          // header name, with HeaderContains as a substring
+	HeaderContains string `yaml:"header_contains"` //
+	BodyContains   string `yaml:"body_contains"`   //
+	RedirectHost   string `yaml:"redirect_host"`   // a Location pointing at this host
 }
 
 // Metrics shapes what /metrics exposes.
@@ -198,4 +199,18 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// LoadWithRedisURL is Load with the --redis-url override (flag, or
+// ICPMON_REDIS_URL) applied: a URL replaces the file's whole Redis topology.
+func LoadWithRedisURL(path, redisURL string) (*Config, error) {
+	c, err := Load(path)
+	if err != nil || redisURL == "" {
+		return c, err
+	}
+	c.Redis.URL, c.Redis.Addrs, c.Redis.MasterName, c.Redis.Cluster = redisURL, nil, "", false
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("--redis-url (or ICPMON_REDIS_URL): %w", err)
+	}
+	return c, nil
 }

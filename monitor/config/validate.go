@@ -162,8 +162,8 @@ func (r *Reach) validate(v *problems) {
 		if s.Status == 0 && s.Header == "" && s.BodyContains == "" && s.RedirectHost == "" {
 			v.add(at, "needs at least one of status, header, body_contains, redirect_host")
 		}
-		if s.HeaderValue != "" && s.Header == "" {
-			v.add(at+".header_value", "needs header")
+		if s.HeaderContains != "" && s.Header == "" {
+			v.add(at+".header_contains", "needs header")
 		}
 		if s.Status != 0 && (s.Status < 100 || s.Status > 599) {
 			v.add(at+".status", "want an HTTP status, got %d", s.Status)
