@@ -258,7 +258,7 @@ func (e *Elector) leave(ctx context.Context) {
 		e.log.Warn("lease not released; it expires by itself", "ttl", e.ttl, "err", err)
 		return
 	}
-	e.log.Info("lease released")
+	e.log.Debug("lease released")
 }
 
 func (e *Elector) current() *term {

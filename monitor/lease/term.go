@@ -35,7 +35,7 @@ func (e *Elector) begin(token string, sent time.Time) *term {
 	t.expiry = time.AfterFunc(time.Until(t.deadline), func() { e.expire(t) })
 	e.cur = t
 	e.mu.Unlock()
-	e.log.Info("lease obtained", "ttl", e.ttl)
+	e.log.Debug("lease obtained", "ttl", e.ttl)
 	go e.renew(t)
 	return t
 }
