@@ -48,10 +48,15 @@ func (r Redis) ClientOptions() (*redis.UniversalOptions, error) {
 		o.Password = strings.TrimRight(string(b), "\r\n")
 		o.SentinelPassword = o.Password
 	}
-	if r.TLS.Enabled {
+	// A rediss:// URL turns TLS on by itself; the tls section still says
+	// which CA to trust, so that a private CA works with either.
+	if r.TLS.Enabled || o.TLSConfig != nil {
 		tc, err := r.TLS.config()
 		if err != nil {
 			return nil, err
+		}
+		if tc.ServerName == "" && o.TLSConfig != nil {
+			tc.ServerName = o.TLSConfig.ServerName // the URL's host
 		}
 		o.TLSConfig = tc
 	}
