@@ -29,11 +29,6 @@ func (c *cli) registerBizdays(app *kingpin.Application) {
 	c.command(count, func(context.Context) error { return c.bizdaysCount(*countFrom, *countTo) })
 }
 
-// calendar builds the business-day calendar from the embedded schedules.
-func (c *cli) calendar() (*calendar.Calendar, error) {
-	return calendar.New()
-}
-
 func (c *cli) bizdaysAdd(dateArg, nArg string) error {
 	d, err := calendar.ParseDate(dateArg)
 	if err != nil {
@@ -43,7 +38,11 @@ func (c *cli) bizdaysAdd(dateArg, nArg string) error {
 	if err != nil || n < 0 || n > maxBizdaysN {
 		return fmt.Errorf("invalid number of business days %q: want a whole number from 0 to %d", nArg, maxBizdaysN)
 	}
-	cal, err := c.calendar()
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	cal, err := c.calendar(cfg)
 	if err != nil {
 		return err
 	}
@@ -70,7 +69,11 @@ func (c *cli) bizdaysCount(fromArg, toArg string) error {
 	if from > to {
 		return fmt.Errorf("FROM %s must not be after TO %s", from, to)
 	}
-	cal, err := c.calendar()
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	cal, err := c.calendar(cfg)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -28,6 +30,7 @@ type cli struct {
 	configFile string
 	redisURL   string
 	logConfig  promslog.Config
+	logger     *slog.Logger // built from logConfig once the flags are parsed
 
 	// commands maps a kingpin command's full name to what it runs.
 	commands map[string]func(ctx context.Context) error
@@ -45,7 +48,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := kingpin.New("icpmon", "Tracks China ICP filing cancellations: review deadlines in business days, public-query records, and whether the websites are still served.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	// --help and --version print and end the program here, without running a command.
+	exited := -1
+	app.Terminate(func(code int) { exited = code })
 	app.HelpFlag.Short('h')
 	app.Flag("config", "Configuration file (YAML).").PlaceHolder("FILE").StringVar(&c.configFile)
 	app.Flag("redis-url", "Redis URL; wins over the configuration file.").Envar("ICPMON_REDIS_URL").PlaceHolder("URL").StringVar(&c.redisURL)
@@ -55,7 +60,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	promslogflag.AddFlags(app, &c.logConfig)
 
 	c.registerVersion(app)
+	c.registerServe(app)
 	c.registerBizdays(app)
+	c.registerTrack(app)
+	c.registerCheckConfig(app)
+	c.registerQuery(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -63,9 +72,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	do, ok := c.commands[cmd]
-	if !ok { // --help and --version end inside Parse
-		return 0
+	if exited >= 0 || !ok {
+		return max(exited, 0)
 	}
+	c.logger = promslog.New(&c.logConfig)
+	// go-redis logs every failed dial through a process-wide logger of its
+	// own; icpmon reports Redis going away itself, so those lines go to the
+	// debug level of the same log.
+	redis.SetLogger(redisLog{c.logger})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := do(ctx); err != nil {
@@ -77,6 +91,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// redisLog is go-redis's logger interface on slog.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // command registers a subcommand's action under its full name.

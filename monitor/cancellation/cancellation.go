@@ -61,6 +61,8 @@ type Cancellation struct {
 	ApprovedAt time.Time `json:"approved_at,omitzero"`
 	// ApprovedBy says where approval came from: "operator" or "inferred".
 	ApprovedBy string `json:"approved_by,omitempty"`
+	// ClearedAt is when the public query confirmed that no record is left.
+	ClearedAt time.Time `json:"cleared_at,omitzero"`
 
 	Record Record  `json:"record"`
 	Probes []Probe `json:"probes,omitempty"` // latest probe per domain and scheme

@@ -91,6 +91,9 @@ func (c *Cancellation) Transition(to Status, at time.Time, actor, detail string)
 		// names may be earlier, so the history keeps both.
 		detail = strings.TrimSuffix("approved on "+calendar.DateOf(at).String()+"; "+detail, "; ")
 	}
+	if to == Cleared {
+		c.ClearedAt = at
+	}
 	c.Status = to
 	return Event{Actor: actor, Action: to.Verb(), From: from, To: to, Detail: detail}, nil
 }

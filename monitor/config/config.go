@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -112,6 +113,7 @@ type Reach struct {
 	Timeout     time.Duration     `yaml:"timeout"`
 	Grace       time.Duration     `yaml:"grace"`
 	Resolve     map[string]string `yaml:"resolve"`
+	CAFile      string            `yaml:"ca_file"` // PEM certificates trusted besides the system roots, e.g. an origin's private CA
 	Concurrency int               `yaml:"concurrency"`
 	Signatures  []Signature       `yaml:"signatures"`
 }
@@ -132,7 +134,15 @@ type Metrics struct {
 	// ClearedRetention keeps a cleared cancellation's info and reapply-ready
 	// series this long, so that the operator sees the go-ahead.
 	ClearedRetention time.Duration `yaml:"cleared_retention"`
+	// PerCancellation chooses the per-cancellation series: "all", only the
+	// families the shipped alerts read ("alerting": about half as many
+	// series), or "none" (the counts only). Prometheus holds every series:
+	// 100,000 cancellations are over a million of them with "all".
+	PerCancellation string `yaml:"per_cancellation"`
 }
+
+// PerCancellationModes lists the values of metrics.per_cancellation.
+func PerCancellationModes() []string { return []string{"all", "alerting", "none"} }
 
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
@@ -166,12 +176,22 @@ func Default() Config {
 			Grace:       24 * time.Hour,
 			Concurrency: 32,
 		},
-		Metrics: Metrics{ClearedRetention: 7 * 24 * time.Hour},
+		Metrics: Metrics{ClearedRetention: 7 * 24 * time.Hour, PerCancellation: "all"},
 	}
 }
 
 // Load reads and validates the file at path. An empty path means the defaults.
 func Load(path string) (*Config, error) {
+	c, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// load reads the file at path: the configuration as far as it could be read
+// (nil when the file or its YAML syntax is unreadable) and every problem.
+func load(path string) (*Config, error) {
 	if path == "" {
 		c := Default()
 		return &c, nil
@@ -180,23 +200,43 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(b)
+	c, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
 // Parse decodes a YAML document over the defaults and validates the result.
+// A document that decodes only in part (an unknown key, a value of the
+// wrong type) is still validated as far as it decoded, so that the error
+// lists every problem at once, one per line.
 func Parse(b []byte) (*Config, error) {
+	c, err := parse(b)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parse(b []byte) (*Config, error) {
 	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
+	var problems []string
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse: %w", err)
+		var typeErr *yaml.TypeError
+		if !errors.As(err, &typeErr) {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		// yaml.v3 decodes what it can and lists each key it could not.
+		problems = append(problems, typeErr.Errors...)
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
+	}
+	if len(problems) > 0 {
+		return &c, errors.New(strings.Join(problems, "\n"))
 	}
 	return &c, nil
 }
@@ -204,13 +244,28 @@ func Parse(b []byte) (*Config, error) {
 // LoadWithRedisURL is Load with the --redis-url override (flag, or
 // ICPMON_REDIS_URL) applied: a URL replaces the file's whole Redis topology.
 func LoadWithRedisURL(path, redisURL string) (*Config, error) {
-	c, err := Load(path)
-	if err != nil || redisURL == "" {
+	c, err := LoadAll(path, redisURL)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadAll is LoadWithRedisURL for check-config: with the problems it also
+// returns the configuration as far as it could be read (nil when the file or
+// its YAML syntax is unreadable), so that the files it names can be checked
+// too.
+func LoadAll(path, redisURL string) (*Config, error) {
+	c, err := load(path)
+	if c == nil || redisURL == "" {
 		return c, err
 	}
 	c.Redis.URL, c.Redis.Addrs, c.Redis.MasterName, c.Redis.Cluster = redisURL, nil, "", false
+	if err != nil {
+		return c, err
+	}
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("--redis-url (or ICPMON_REDIS_URL): %w", err)
+		return c, fmt.Errorf("--redis-url (or ICPMON_REDIS_URL): %w", err)
 	}
 	return c, nil
 }

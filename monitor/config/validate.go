@@ -52,6 +52,9 @@ func (c *Config) Validate() error {
 	c.Query.validate(v)
 	c.Reach.validate(v)
 	v.nonNegative("metrics.cleared_retention", c.Metrics.ClearedRetention)
+	if !slices.Contains(PerCancellationModes(), c.Metrics.PerCancellation) {
+		v.add("metrics.per_cancellation", "want one of %s, got %q", strings.Join(PerCancellationModes(), ", "), c.Metrics.PerCancellation)
+	}
 	return v.err()
 }
 

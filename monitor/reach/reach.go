@@ -5,6 +5,7 @@ package reach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -26,7 +27,7 @@ type Store interface {
 type Options struct {
 	Store  Store
 	Prober *prober.Prober
-	// ClearedRetention is how long after clearing a cancellation's sites are still probed.
+	// ClearedRetention is how long after its clearing a cancellation's sites are still probed.
 	ClearedRetention time.Duration
 	Now              func() time.Time
 	Logger           *slog.Logger
@@ -95,9 +96,13 @@ func (j *Job) Run(ctx context.Context) error {
 		if len(probes) == 0 {
 			continue
 		}
-		if _, err := j.o.Store.Update(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
+		_, err := j.o.Store.Update(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 			return Record(c, probes), nil
-		}); err != nil {
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			j.o.Logger.Info("cancellation removed while its sites were probed; probes dropped", "id", c.ID)
+		case err != nil:
 			failed++
 			j.o.Logger.Error("record probes", "id", c.ID, "err", err)
 		}
@@ -116,7 +121,7 @@ func (j *Job) watched(ctx context.Context) ([]cancellation.Cancellation, error) 
 	}
 	since := j.o.Now().Add(-j.o.ClearedRetention)
 	return slices.DeleteFunc(list, func(c cancellation.Cancellation) bool {
-		return c.Status == cancellation.Cleared && c.UpdatedAt.Before(since)
+		return c.Status == cancellation.Cleared && c.ClearedAt.Before(since)
 	}), nil
 }
 

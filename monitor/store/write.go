@@ -195,6 +195,12 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 	if err != nil {
 		return err
 	}
+	// Load the script first, a round trip of a few bytes: on a Redis that
+	// lacks it (restarted, flushed, a new replica) EVALSHA would be refused
+	// only after the whole batch had been sent and parsed, and sent again.
+	if err := s.addAll.Load(ctx, s.rdb).Err(); err != nil {
+		return fmt.Errorf("add %d cancellations: load script: %w", len(cs), err)
+	}
 	indexes := s.keys.indexes()
 	for attempt := 1; ; attempt++ {
 		keys := make([]string, 0, 1+len(indexes)+2*len(cs))

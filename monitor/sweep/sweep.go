@@ -200,7 +200,7 @@ func (s *Sweep) absent(c *cancellation.Cancellation, sweep string, now time.Time
 		return cancellation.Event{At: now, Action: "approve", From: cancellation.Pending, To: cancellation.Approved,
 			Detail: "approval inferred: " + detail}
 	case cancellation.Approved:
-		c.Status = cancellation.Cleared
+		c.Status, c.ClearedAt = cancellation.Cleared, now
 		return cancellation.Event{At: now, Action: "clear", From: cancellation.Approved, To: cancellation.Cleared,
 			Detail: "cleared, a new filing may be made: " + detail}
 	}

@@ -1,0 +1,18 @@
+package config
+
+import "testing"
+
+func TestPerCancellation(t *testing.T) {
+	if got := Default().Metrics.PerCancellation; got != "all" {
+		t.Errorf("default per_cancellation = %q, want all", got)
+	}
+	for _, mode := range PerCancellationModes() {
+		c, err := Parse([]byte("metrics:\n  per_cancellation: " + mode + "\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if c.Metrics.PerCancellation != mode {
+			t.Errorf("per_cancellation = %q, want %q", c.Metrics.PerCancellation, mode)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/lease"
+	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/reach"
+	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/sweep"
+)
+
+// Job is one scheduled piece of work. Jobs talk to each other only through
+// the store; after every run the daemon takes a new snapshot of it.
+type Job interface {
+	// Name labels the job in metrics and logs: review, query, reach.
+	Name() string
+	// Run does one run. It should return soon after ctx is cancelled.
+	Run(ctx context.Context) error
+}
+
+// deps is what jobs are built from: one configuration and its resources.
+type deps struct {
+	cfg   *config.Config
+	cal   *calendar.Calendar
+	store *store.Store
+	rdb   redis.UniversalClient // the store's client, for the job leases
+	query *metrics.Query        // the query job's metrics (a sweep.Recorder)
+	log   *slog.Logger
+	now   func() time.Time
+	// snapshot reads the store and publishes what /metrics and / serve.
+	snapshot func(ctx context.Context, src source) error
+}
+
+// scheduledJob is a job with the schedule of its configuration section.
+type scheduledJob struct {
+	job      Job
+	spec     string
+	schedule cron.Schedule
+	conn     *conn // the Redis connection of the job's generation
+}
+
+// jobs builds every job of one configuration. Adding a job is one line here.
+func jobs(d deps) ([]scheduledJob, error) {
+	provider, err := sweep.NewProvider(d.cfg.Query, d.log)
+	if err != nil {
+		return nil, err
+	}
+	probes, err := newProber(d.cfg.Reach, d.log)
+	if err != nil {
+		return nil, err
+	}
+	// Every replica takes its own snapshot (review); the jobs that write to
+	// the store run under a lease, once per tick across replicas.
+	return schedule(d,
+		on(d.cfg.Review.Schedule, &reviewJob{d: d}),
+		onLeased(d.cfg.Query.Schedule, sweep.New(sweep.Options{
+			Store: d.store, Provider: provider, Recorder: d.query, Canary: d.cfg.Query.Canary,
+			Confirmations: d.cfg.Query.Confirmations, Budget: d.cfg.Query.SweepBudget, Now: d.now, Logger: d.log,
+		})),
+		onLeased(d.cfg.Reach.Schedule, reach.New(reach.Options{
+			Store: d.store, Prober: probes, ClearedRetention: d.cfg.Metrics.ClearedRetention, Now: d.now, Logger: d.log,
+		})),
+	)
+}
+
+// newProber builds the reach job's prober from its configuration section.
+func newProber(r config.Reach, log *slog.Logger) (*prober.Prober, error) {
+	sigs := make([]prober.Signature, len(r.Signatures))
+	for i, s := range r.Signatures {
+		sigs[i] = prober.Signature{Name: s.Name, Status: s.Status, Header: s.Header, HeaderContains: s.HeaderContains,
+			BodyContains: s.BodyContains, RedirectHost: s.RedirectHost}
+	}
+	roots, err := reachRoots(r.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	p, err := prober.New(prober.Options{Timeout: r.Timeout, Resolve: r.Resolve, Signatures: sigs, Concurrency: r.Concurrency,
+		RootCAs: roots, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("reach: %w", err)
+	}
+	return p, nil
+}
+
+// reachRoots is the system roots plus the certificates of reach.ca_file, or
+// nil (the system roots) without one. Added, never replacing: a site with a
+// public certificate must still count as served, not as a TLS error.
+func reachRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reach.ca_file: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool() // no system roots here: the file's are all there is
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reach.ca_file: no PEM certificate in %s", file)
+	}
+	return roots, nil
+}
+
+type jobSpec struct {
+	spec   string
+	job    Job
+	leased bool
+}
+
+func on(spec string, j Job) jobSpec       { return jobSpec{spec: spec, job: j} }
+func onLeased(spec string, j Job) jobSpec { return jobSpec{spec: spec, job: j, leased: true} }
+
+func schedule(d deps, specs ...jobSpec) ([]scheduledJob, error) {
+	out := make([]scheduledJob, 0, len(specs))
+	for _, s := range specs {
+		sched, err := config.ParseSchedule(s.spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s schedule %q: %w", s.job.Name(), s.spec, err)
+		}
+		j := s.job
+		if s.leased {
+			key := "{" + d.cfg.Redis.KeyPrefix + "}:lease:" + j.Name()
+			j = &leased{Job: j, elector: lease.New(d.rdb, key, leaseTTL, lease.WithLogger(d.log)), period: interval(sched, d.now())}
+		}
+		out = append(out, scheduledJob{job: j, spec: s.spec, schedule: sched})
+	}
+	return out, nil
+}
+
+// reviewJob measures every pending cancellation against its review deadline:
+// it takes the snapshot that the metrics and the status page show.
+type reviewJob struct{ d deps }
+
+const reviewJobName = "review"
+
+func (j *reviewJob) Name() string { return reviewJobName }
+
+func (j *reviewJob) Run(ctx context.Context) error {
+	return j.d.snapshot(ctx, source{store: j.d.store, cal: j.d.cal, cfg: j.d.cfg})
+}

@@ -1,0 +1,138 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/store"
+)
+
+// source is what a snapshot is taken from: one configuration's store,
+// calendar and settings.
+type source struct {
+	store *store.Store
+	cal   *calendar.Calendar
+	cfg   *config.Config
+}
+
+// snapshot takes a snapshot of src and publishes it. Snapshots are taken one
+// at a time, so a slow older one never replaces a newer one.
+func (d *daemon) snapshot(ctx context.Context, src source) error {
+	d.snapshotMu.Lock()
+	defer d.snapshotMu.Unlock()
+	s, err := take(ctx, src, d.o.Now())
+	d.redisOutcome(err)
+	if err != nil {
+		return err
+	}
+	d.expo.Publish(s)
+	return nil
+}
+
+// afterJob republishes the snapshot after a job other than review (whose run
+// is the snapshot), so that its evidence shows at the next scrape. A job
+// that succeeded talked to Redis: that counts as a round trip.
+func (d *daemon) afterJob(ctx context.Context, j Job, err error) {
+	if _, isReview := j.(*reviewJob); isReview {
+		return
+	}
+	if err == nil {
+		d.setRedis(true, nil)
+	}
+	g, release := d.acquire()
+	defer release()
+	if err := d.snapshot(ctx, source{store: g.conn.store, cal: g.cal, cfg: g.cfg}); err != nil {
+		d.log.Warn("snapshot after job failed; the previous one stays", "job", j.Name(), "err", err)
+	}
+}
+
+// take reads the active cancellations, the cleared ones (some stay shown for
+// metrics.cleared_retention) and the counts, and measures the pending ones.
+func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, error) {
+	counts, err := src.store.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active, err := src.store.Active(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load active cancellations: %w", err)
+	}
+	cleared, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Cleared}})
+	if err != nil {
+		return nil, fmt.Errorf("load cleared cancellations: %w", err)
+	}
+	s := &metrics.Snapshot{
+		Taken: now, Counts: map[metrics.Count]int{}, Tracked: make([]metrics.Tracked, 0, len(active)),
+		PerCancellation: metrics.PerCancellation(src.cfg.Metrics.PerCancellation),
+	}
+	for k, byStatus := range counts {
+		for st, n := range byStatus {
+			s.Counts[metrics.Count{Kind: k, Status: st}] = n
+		}
+	}
+	limits := review.Limits{Default: src.cfg.Review.LimitBusinessDays, Province: src.cfg.Review.ProvinceLimits}
+	for _, c := range active {
+		t := metrics.Tracked{Cancellation: c}
+		switch c.Status {
+		case cancellation.Pending:
+			p := review.Assess(src.cal, limits, c.Submitted, c.Province, now)
+			t.Review = &p
+		case cancellation.Approved:
+			if c.Kind != cancellation.KindAccess && !c.ApprovedAt.IsZero() {
+				t.LingerDeadline = src.cal.Deadline(calendar.DateOf(c.ApprovedAt), src.cfg.Query.LingerBusinessDays)
+			}
+			t.Sites = sites(c, src.cfg.Reach.Grace)
+		}
+		s.Tracked = append(s.Tracked, t)
+	}
+	byID := func(a, b metrics.Tracked) int { return cmp.Compare(a.ID, b.ID) }
+	slices.SortFunc(s.Tracked, byID)
+	n := len(s.Tracked)
+	keepSince := now.Add(-src.cfg.Metrics.ClearedRetention)
+	for _, c := range cleared {
+		if !c.ClearedAt.Before(keepSince) {
+			s.Tracked = append(s.Tracked, metrics.Tracked{Cancellation: c})
+		}
+	}
+	slices.SortFunc(s.Tracked[n:], byID)
+	return s, nil
+}
+
+// sites keeps the latest probe per domain and scheme. A site counts as
+// reachable only on a probe made after the grace following approval: a
+// website served before then, or known only from an older probe, proves no
+// violation.
+func sites(c cancellation.Cancellation, grace time.Duration) []metrics.Site {
+	if len(c.Probes) == 0 {
+		return nil
+	}
+	type key struct{ domain, scheme string }
+	latest := make(map[key]cancellation.Probe, len(c.Probes))
+	for _, p := range c.Probes {
+		k := key{p.Domain, p.Scheme}
+		if q, ok := latest[k]; !ok || p.At.After(q.At) {
+			latest[k] = p
+		}
+	}
+	graceEnd := c.ApprovedAt.Add(grace)
+	out := make([]metrics.Site, 0, len(latest))
+	for _, p := range latest {
+		out = append(out, metrics.Site{
+			Probe:     p,
+			Reachable: p.Result == prober.Served && !c.ApprovedAt.IsZero() && p.At.After(graceEnd),
+		})
+	}
+	slices.SortFunc(out, func(a, b metrics.Site) int {
+		return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Scheme, b.Scheme))
+	})
+	return out
+}

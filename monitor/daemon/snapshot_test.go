@@ -1,0 +1,113 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/store"
+)
+
+func TestTake(t *testing.T) {
+	rs := redistest.Start(t)
+	st := store.New(rs.Client(t), "test")
+	ctx := context.Background()
+	cal, err := calendar.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)
+	graceEnd := approvedAt.Add(cfg.Reach.Grace)
+	for _, c := range []cancellation.Cancellation{
+		{ID: "site", Kind: cancellation.KindWebsite, Licence: "京ICP备12345678号-1", Province: "京",
+			Domains: []string{"a.example", "b.example"}, Submitted: calendar.NewDate(2026, 1, 5),
+			Status: cancellation.Approved, ApprovedAt: approvedAt,
+			Probes: []cancellation.Probe{
+				// Served, but only during the grace: no violation proven.
+				{Domain: "a.example", Scheme: "https", Result: "served", At: graceEnd.Add(-time.Minute)},
+				// An older probe of the same site and scheme is superseded.
+				{Domain: "b.example", Scheme: "https", Result: "provider_block", At: graceEnd.Add(time.Hour)},
+				{Domain: "b.example", Scheme: "https", Result: "served", At: graceEnd.Add(2 * time.Hour)},
+				{Domain: "b.example", Scheme: "http", Result: "timeout", At: graceEnd.Add(2 * time.Hour)},
+			}},
+		{ID: "access", Kind: cancellation.KindAccess, Licence: "京ICP备12345678号-2", Province: "京",
+			Domains: []string{"c.example"}, Submitted: calendar.NewDate(2026, 1, 5),
+			Status: cancellation.Approved, ApprovedAt: approvedAt},
+		{ID: "done", Kind: cancellation.KindSubject, Licence: "沪ICP备11112222号", Province: "沪",
+			Submitted: calendar.NewDate(2025, 10, 9), Status: cancellation.Cleared, ApprovedAt: approvedAt, ClearedAt: approvedAt.Add(72 * time.Hour)},
+		{ID: "gone", Kind: cancellation.KindWebsite, Licence: "沪ICP备11112222号-5", Province: "沪",
+			Submitted: calendar.NewDate(2025, 10, 9), Status: cancellation.Withdrawn},
+	} {
+		if _, err := st.Add(ctx, c, "operator:test"); err != nil {
+			t.Fatalf("add %s: %v", c.ID, err)
+		}
+	}
+	cleared, err := st.Get(ctx, "done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := source{store: st, cal: cal, cfg: &cfg}
+
+	s, err := take(ctx, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]metrics.Tracked{}
+	var order []string
+	for _, tr := range s.Tracked {
+		byID[tr.ID] = tr
+		order = append(order, tr.ID)
+	}
+	if fmt.Sprint(order) != "[access site done]" {
+		t.Errorf("tracked %v, want the active ones by ID, then the cleared one still retained", order)
+	}
+	site := byID["site"]
+	got := map[string]string{}
+	for _, x := range site.Sites {
+		got[x.Scheme+"://"+x.Domain] = fmt.Sprintf("%s %v", x.Result, x.Reachable)
+	}
+	want := map[string]string{
+		"https://a.example": "served false",
+		"https://b.example": "served true",
+		"http://b.example":  "timeout false",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sites %v, want %v", got, want)
+	}
+	if wantLinger := cal.Deadline(calendar.DateOf(approvedAt), cfg.Query.LingerBusinessDays); !site.LingerDeadline.Equal(wantLinger) {
+		t.Errorf("linger deadline %v, want %v", site.LingerDeadline, wantLinger)
+	}
+	if !byID["access"].LingerDeadline.IsZero() {
+		t.Error("an access cancellation has a linger deadline; its record is meant to stay")
+	}
+	for pair, n := range map[metrics.Count]int{
+		{Kind: cancellation.KindWebsite, Status: cancellation.Approved}:  1,
+		{Kind: cancellation.KindAccess, Status: cancellation.Approved}:   1,
+		{Kind: cancellation.KindSubject, Status: cancellation.Cleared}:   1,
+		{Kind: cancellation.KindWebsite, Status: cancellation.Withdrawn}: 1,
+		{Kind: cancellation.KindWebsite, Status: cancellation.Pending}:   0,
+	} {
+		if s.Counts[pair] != n {
+			t.Errorf("count %v = %d, want %d", pair, s.Counts[pair], n)
+		}
+	}
+
+	// Past the retention the cleared one leaves the per-cancellation series.
+	s, err = take(ctx, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention+time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Tracked) != 2 {
+		t.Errorf("%d tracked past the retention, want the 2 active ones", len(s.Tracked))
+	}
+	if s.Counts[metrics.Count{Kind: cancellation.KindSubject, Status: cancellation.Cleared}] != 1 {
+		t.Error("a cleared cancellation past the retention is no longer counted")
+	}
+}

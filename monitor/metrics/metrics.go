@@ -1,0 +1,90 @@
+// Package metrics is what icpmon exposes on /metrics: the daemon's own
+// gauges and counters on a private registry, and the per-cancellation series
+// of the last snapshot, encoded once per snapshot so that a scrape only
+// copies bytes.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+)
+
+const namespace = "icpmon"
+
+// Set is every metric the daemon keeps outside the snapshot, on a private
+// registry (no global state: two daemons in one test process do not mix).
+type Set struct {
+	Registry *prometheus.Registry
+	Jobs     *Jobs
+	Query    *Query
+
+	redisUp         prometheus.Gauge
+	coveredUntil    prometheus.Gauge
+	reloadOK        prometheus.Gauge
+	reloadSuccessAt prometheus.Gauge
+}
+
+// NewSet registers the daemon's metrics, build info and the Go and process
+// collectors on a new registry.
+func NewSet() *Set {
+	s := &Set{
+		Registry: prometheus.NewRegistry(),
+		Jobs:     newJobs(),
+		Query:    newQuery(),
+		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "redis_up",
+			Help: "1 when the last Redis round trip worked, 0 when it failed.",
+		}),
+		coveredUntil: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "calendar_covered_until_timestamp_seconds",
+			Help: "End (24:00 China time) of the last day covered by an official holiday schedule.",
+		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_successful",
+			Help: "1 when the last configuration load worked, 0 after a failed reload (the previous configuration keeps running).",
+		}),
+		reloadSuccessAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully.",
+		}),
+	}
+	s.Registry.MustRegister(
+		s.redisUp, s.coveredUntil, s.reloadOK, s.reloadSuccessAt,
+		versioncollector.NewCollector(namespace),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	s.Jobs.register(s.Registry)
+	s.Query.register(s.Registry)
+	return s
+}
+
+// SetRedisUp records the outcome of the last Redis round trip.
+func (s *Set) SetRedisUp(up bool) { s.redisUp.Set(boolValue(up)) }
+
+// SetCalendarCoveredUntil records the last day of the loaded official schedules.
+func (s *Set) SetCalendarCoveredUntil(d calendar.Date) { s.coveredUntil.Set(seconds(d.End())) }
+
+// ConfigLoaded records a successful (re)load at t.
+func (s *Set) ConfigLoaded(t time.Time) {
+	s.reloadOK.Set(1)
+	s.reloadSuccessAt.Set(seconds(t))
+}
+
+// ConfigReloadFailed records a reload that was refused.
+func (s *Set) ConfigReloadFailed() { s.reloadOK.Set(0) }
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// seconds is t as Prometheus timestamps are: Unix seconds, fractions kept.
+func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -1,0 +1,57 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/icpmon/icpmon/scraper"
+)
+
+// Query counts public-query lookups by provider and result; the query job
+// records into it (it implements sweep.Recorder).
+type Query struct {
+	requests *prometheus.CounterVec
+	// canary has no labels but is a vector so that it stays absent until the
+	// first canary lookup: before that nothing is known, and 0 would be a lie.
+	canary *prometheus.GaugeVec
+}
+
+// LookupResults are the result label values: the two definite answers, then
+// every reason a lookup can be unknown.
+func LookupResults() []string {
+	out := []string{"present", "absent"}
+	for _, r := range scraper.Reasons() {
+		out = append(out, string(r))
+	}
+	return out
+}
+
+func newQuery() *Query {
+	return &Query{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "query_requests_total",
+			Help: "Public-query lookups by provider and result: present, absent, or why the lookup proved nothing.",
+		}, []string{"provider", "result"}),
+		canary: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "query_canary_ok",
+			Help: "1 when the last lookup of the canary licence came back present, 0 otherwise; absent before the first.",
+		}, nil),
+	}
+}
+
+func (q *Query) register(r prometheus.Registerer) { r.MustRegister(q.requests, q.canary) }
+
+// Preset creates every result series of provider at 0, so that rate() and
+// absence checks work before the first lookup of each kind.
+func (q *Query) Preset(provider string) {
+	for _, r := range LookupResults() {
+		q.requests.WithLabelValues(provider, r)
+	}
+}
+
+// ObserveLookup counts one lookup; result is "present", "absent" or a scraper.Reason.
+func (q *Query) ObserveLookup(provider, result string) {
+	q.requests.WithLabelValues(provider, result).Inc()
+}
+
+// SetCanary records whether the last canary lookup came back present.
+func (q *Query) SetCanary(ok bool) { q.canary.WithLabelValues().Set(boolValue(ok)) }

@@ -1,0 +1,272 @@
+package metrics
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/review"
+)
+
+// Snapshot is what the last review of the store found. It is immutable once
+// published: scrapes and the status page read it concurrently without locks.
+type Snapshot struct {
+	Taken time.Time
+	// Counts is how many cancellations the store holds, by kind and status,
+	// over all of them, not only the active ones.
+	Counts map[Count]int
+	// Tracked are the active cancellations, then the cleared ones still within
+	// metrics.cleared_retention; each group sorted by ID.
+	Tracked []Tracked
+	// PerCancellation chooses the per-cancellation families exposed
+	// (metrics.per_cancellation); "" means all.
+	PerCancellation PerCancellation
+}
+
+// PerCancellation names a set of per-cancellation families.
+type PerCancellation string
+
+const (
+	// AllSeries exposes every per-cancellation family.
+	AllSeries PerCancellation = "all"
+	// AlertingSeries exposes only the families that alerts/icpmon.rules.yml
+	// reads, in expressions or annotations: it leaves out the one-hot probe
+	// result (8 series per site) and reapply-ready, about half the series.
+	AlertingSeries PerCancellation = "alerting"
+	// NoSeries exposes no per-cancellation family, only icpmon_cancellations.
+	NoSeries PerCancellation = "none"
+)
+
+// exposes reports whether f is among the families p names.
+func (p PerCancellation) exposes(f family) bool {
+	switch p {
+	case NoSeries:
+		return false
+	case AlertingSeries:
+		return f.alerting
+	default:
+		return true
+	}
+}
+
+// Count keys Snapshot.Counts.
+type Count struct {
+	Kind   cancellation.Kind
+	Status cancellation.Status
+}
+
+// Tracked is one cancellation with what the review derived from it.
+type Tracked struct {
+	cancellation.Cancellation
+	// Review is where a pending review stands; nil unless pending.
+	Review *review.Progress
+	// LingerDeadline is when a record still returned by the public query
+	// starts to count as lingering: approved subject and website
+	// cancellations only, zero otherwise.
+	LingerDeadline time.Time
+	// Sites are the latest probes of an approved cancellation, one per domain and scheme.
+	Sites []Site
+}
+
+// Site is the latest probe of one domain over one scheme.
+type Site struct {
+	cancellation.Probe
+	// Reachable is true when the website itself answered and the grace after
+	// approval has passed: the state an alert pages on.
+	Reachable bool
+}
+
+// family is one per-cancellation metric family; samples writes zero or more
+// samples of t.
+type family struct {
+	name, help string
+	alerting   bool // read by the shipped alert rules
+	samples    func(w *textWriter, t *Tracked)
+}
+
+// families lists the per-cancellation families in exposition order.
+var families = []family{
+	{"icpmon_cancellation_info", "Descriptive labels of a tracked cancellation, for joins; always 1.", true, func(w *textWriter, t *Tracked) {
+		w.start()
+		w.label("domains", strings.Join(t.Domains, ","))
+		w.label("id", t.ID)
+		w.label("kind", string(t.Kind))
+		w.label("licence", t.Licence)
+		w.label("province", t.Province)
+		w.label("status", string(t.Status))
+		w.value(1)
+	}},
+	{"icpmon_cancellation_submitted_timestamp_seconds", "Start (00:00 China time) of the date the application reached the communications administration.", true, func(w *textWriter, t *Tracked) {
+		if t.Status.Active() {
+			w.idSample(t.ID, seconds(t.Submitted.Start()))
+		}
+	}},
+	{"icpmon_cancellation_review_deadline_timestamp_seconds", "End (24:00 China time) of the last business day of the review limit; pending only.", true, func(w *textWriter, t *Tracked) {
+		if t.Review != nil {
+			w.idSample(t.ID, seconds(t.Review.Deadline))
+		}
+	}},
+	{"icpmon_cancellation_review_workdays", "Business days d with submitted < d <= today (China time); pending only.", true, func(w *textWriter, t *Tracked) {
+		if t.Review != nil {
+			w.idSample(t.ID, float64(t.Review.Elapsed))
+		}
+	}},
+	{"icpmon_cancellation_approved_timestamp_seconds", "When approval was recorded by an operator or inferred from the public query.", true, func(w *textWriter, t *Tracked) {
+		if t.Status == cancellation.Approved && !t.ApprovedAt.IsZero() {
+			w.idSample(t.ID, seconds(t.ApprovedAt))
+		}
+	}},
+	{"icpmon_filing_record_present", "1 when the last definite public-query lookup found the record, 0 when it proved it absent; no series while unknown.", true, func(w *textWriter, t *Tracked) {
+		if t.Status.Active() && t.Record.Present != nil {
+			w.idSample(t.ID, boolValue(*t.Record.Present))
+		}
+	}},
+	{"icpmon_filing_record_last_checked_timestamp_seconds", "When the last definite public-query lookup was made.", true, func(w *textWriter, t *Tracked) {
+		if t.Status.Active() && !t.Record.CheckedAt.IsZero() {
+			w.idSample(t.ID, seconds(t.Record.CheckedAt))
+		}
+	}},
+	{"icpmon_filing_record_linger_deadline_timestamp_seconds", "After this moment a record still returned for an approved subject or website cancellation is lingering.", true, func(w *textWriter, t *Tracked) {
+		if !t.LingerDeadline.IsZero() {
+			w.idSample(t.ID, seconds(t.LingerDeadline))
+		}
+	}},
+	{"icpmon_cancellation_reapply_ready", "1 once cleared-grade evidence says a new filing may be made, 0 while the cancellation is active.", false, func(w *textWriter, t *Tracked) {
+		w.idSample(t.ID, boolValue(t.Status == cancellation.Cleared))
+	}},
+	{"icpmon_site_reachable", "1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved only.", true, func(w *textWriter, t *Tracked) {
+		for _, s := range t.Sites {
+			w.start()
+			w.label("domain", s.Domain)
+			w.label("id", t.ID)
+			w.label("scheme", s.Scheme)
+			w.value(boolValue(s.Reachable))
+		}
+	}},
+	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result; approved only.", false, func(w *textWriter, t *Tracked) {
+		for _, s := range t.Sites {
+			for _, r := range prober.Results() {
+				w.start()
+				w.label("domain", s.Domain)
+				w.label("id", t.ID)
+				w.label("result", r)
+				w.label("scheme", s.Scheme)
+				w.value(boolValue(s.Result == r))
+			}
+		}
+	}},
+}
+
+// appendText appends the snapshot's families in the Prometheus text format.
+// Labels are written sorted by name, as client_golang writes them.
+func (s *Snapshot) appendText(b []byte) []byte {
+	w := &textWriter{b: b}
+	w.family("icpmon_cancellations", "How many cancellations are tracked, by kind and status.")
+	for _, k := range cancellation.Kinds() {
+		for _, st := range cancellation.Statuses() {
+			w.start()
+			w.label("kind", string(k))
+			w.label("status", string(st))
+			w.value(float64(s.Counts[Count{k, st}]))
+		}
+	}
+	for _, f := range families {
+		if !s.PerCancellation.exposes(f) {
+			continue
+		}
+		w.family(f.name, f.help)
+		for i := range s.Tracked {
+			f.samples(w, &s.Tracked[i])
+		}
+	}
+	return w.b
+}
+
+// textWriter writes the text exposition format without building metric
+// objects: a family's header only once it has a sample.
+type textWriter struct {
+	b             []byte
+	name, help    string
+	headerWritten bool
+	open          bool // a label set is open
+}
+
+func (w *textWriter) family(name, help string) {
+	w.name, w.help, w.headerWritten = name, help, false
+}
+
+func (w *textWriter) start() {
+	if !w.headerWritten {
+		w.b = append(w.b, "# HELP "...)
+		w.b = append(w.b, w.name...)
+		w.b = append(w.b, ' ')
+		w.b = append(w.b, w.help...)
+		w.b = append(w.b, "\n# TYPE "...)
+		w.b = append(w.b, w.name...)
+		w.b = append(w.b, " gauge\n"...)
+		w.headerWritten = true
+	}
+	w.b = append(w.b, w.name...)
+	w.open = false
+}
+
+func (w *textWriter) label(name, value string) {
+	if w.open {
+		w.b = append(w.b, ',')
+	} else {
+		w.b = append(w.b, '{')
+		w.open = true
+	}
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = appendEscaped(w.b, value)
+	w.b = append(w.b, '"')
+}
+
+func (w *textWriter) value(v float64) {
+	if w.open {
+		w.b = append(w.b, '}')
+	}
+	w.b = append(w.b, ' ')
+	w.b = appendValue(w.b, v)
+	w.b = append(w.b, '\n')
+}
+
+func (w *textWriter) idSample(id string, v float64) {
+	w.start()
+	w.label("id", id)
+	w.value(v)
+}
+
+// appendEscaped escapes a label value as the text format requires.
+func appendEscaped(b []byte, s string) []byte {
+	// IndexByte is vectorised; ContainsAny decodes runes, and licences are not ASCII.
+	if strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s, '"') < 0 && strings.IndexByte(s, '\n') < 0 {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		case '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendValue writes whole numbers (timestamps, counts) in full, as people
+// read them, and anything else as client_golang does.
+func appendValue(b []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
