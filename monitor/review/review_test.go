@@ -1,0 +1,47 @@
+package review_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/review"
+)
+
+func TestAssess(t *testing.T) {
+	cal, err := calendar.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := review.Limits{Default: 20, Province: map[string]int{"浙": 30}}
+	at := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, calendar.China) }
+	// Submitted Friday 2025-09-26: the 20th business day after it is
+	// 2025-10-30 (Golden Week off, Sunday 09-28 and Saturday 10-11 worked).
+	cases := []struct {
+		name        string
+		province    string
+		submitted   calendar.Date
+		now         time.Time
+		limit       int
+		deadline    time.Time
+		elapsed     int
+		overdue     bool
+		provisional []int
+	}{
+		{"the day before the deadline", "京", calendar.NewDate(2025, 9, 26), at(2025, 10, 29, 12), 20, at(2025, 10, 31, 0), 19, false, nil},
+		{"the last minute of the deadline day", "京", calendar.NewDate(2025, 9, 26), at(2025, 10, 30, 23).Add(59 * time.Minute), 20, at(2025, 10, 31, 0), 20, false, nil},
+		{"at 24:00 the review is overdue", "京", calendar.NewDate(2025, 9, 26), at(2025, 10, 31, 0), 20, at(2025, 10, 31, 0), 21, true, nil},
+		{"Zhejiang has 30 business days", "浙", calendar.NewDate(2025, 9, 26), at(2025, 10, 31, 0), 30, at(2025, 11, 14, 0), 21, false, nil},
+		{"a deadline in a year without a schedule is provisional", "京", calendar.NewDate(2026, 12, 15), at(2026, 12, 20, 9), 20, at(2027, 1, 14, 0), 3, false, []int{2027}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := review.Assess(cal, lim, tc.submitted, tc.province, tc.now)
+			if p.Limit != tc.limit || !p.Deadline.Equal(tc.deadline) || p.Elapsed != tc.elapsed || p.Overdue != tc.overdue || !slices.Equal(p.Provisional, tc.provisional) {
+				t.Errorf("got limit %d deadline %v elapsed %d overdue %v provisional %v; want %d %v %d %v %v",
+					p.Limit, p.Deadline, p.Elapsed, p.Overdue, p.Provisional, tc.limit, tc.deadline, tc.elapsed, tc.overdue, tc.provisional)
+			}
+		})
+	}
+}
