@@ -135,7 +135,7 @@ func (s *Server) start(t testing.TB, bin string, args portArgs) {
 		port := freePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		s.args = args(port)
-		s.cmd = exec.Command(path, s.args...)
+		s.cmd = exec.Command(path, s.args...) // #nosec G204 -- a test helper running redis-server with its own arguments
 		if err := s.cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)
 		}
@@ -187,7 +187,7 @@ func (s *Server) Stop() { s.kill() }
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.kill()
-	s.cmd = exec.Command(s.cmd.Path, s.args...)
+	s.cmd = exec.Command(s.cmd.Path, s.args...) // #nosec G204 -- the same redis-server and arguments as before
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("restart %s: %v", s, err)
 	}
