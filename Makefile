@@ -35,8 +35,16 @@ lint:
 unit:
 	$(GO) test -race -timeout 30m ./...
 
+# Every figure of BENCHMARKS.md, in one run (several minutes): cmd/icpbench
+# runs the real binary beside redis-benchmark, blackbox_exporter and wrk
+# (installing them when missing; `make test` never needs them) and prints the
+# tables (also to bin/bench.md); then the Go benchmarks the profiles come from.
+BENCH_PKGS := ./cmd/icpmon/ ./monitor/store/ ./monitor/daemon/ ./monitor/metrics/ ./monitor/prober/ ./scraper/miit/
+
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/icpbench -icpmon $(BIN) -out bin/bench.md
+	$(GO) test -run '^$$' -bench 'TrackImport100k|AddMany100k|Active100k|Review100k|Snapshot100k|Scrape100k|Probe|Lookup' \
+	  -benchtime 3x -benchmem $(BENCH_PKGS)
 
 clean:
 	rm -rf bin

@@ -63,7 +63,7 @@ func Load(extraFiles []string) (*Calendar, error) {
 		return nil, err
 	}
 	for _, name := range extraFiles {
-		b, err := os.ReadFile(name)
+		b, err := os.ReadFile(name) // #nosec G304 -- calendar.extra_files of the operator's configuration
 		if err != nil {
 			return nil, fmt.Errorf("read holiday file: %w", err)
 		}
@@ -233,7 +233,7 @@ func newSpan(first Date, business []bool) span {
 	return span{first: first, prefix: prefix}
 }
 
-func (s span) last() Date { return s.first + Date(len(s.prefix)) - 2 }
+func (s span) last() Date { return s.first + Date(len(s.prefix)) - 2 } // #nosec G115 -- a span holds the days of the loaded years, far below 2^31
 
 func (s span) contains(d Date) bool { return d >= s.first && d <= s.last() }
 
@@ -256,5 +256,5 @@ func (s span) nth(a Date, n int) (Date, bool) {
 	}
 	// The smallest i with prefix[i+1] >= base+n is the day that reaches n.
 	i := sort.Search(len(s.prefix)-1, func(i int) bool { return int(s.prefix[i+1])-base >= n })
-	return s.first + Date(i), true
+	return s.first + Date(i), true // #nosec G115 -- i indexes the span's days, far below 2^31
 }

@@ -18,7 +18,7 @@ const layout = "2006-01-02"
 // NewDate returns the date y-m-d; out-of-range parts normalise like time.Date.
 func NewDate(y int, m time.Month, d int) Date {
 	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	return Date(t.Unix() / 86400)
+	return Date(t.Unix() / 86400) // #nosec G115 -- int32 days reach 5.8 million years either way; dates come from 4-digit years
 }
 
 // DateOf returns the China date of the instant t.
@@ -51,7 +51,7 @@ func (d Date) Year() int { return d.utc().Year() }
 func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
 
 // AddDays returns d shifted by n calendar days.
-func (d Date) AddDays(n int) Date { return d + Date(n) }
+func (d Date) AddDays(n int) Date { return d + Date(n) } // #nosec G115 -- callers shift by bounded day counts (bizdays caps N at 100,000)
 
 // Start returns 00:00 China time on d.
 func (d Date) Start() time.Time { return time.Unix(int64(d)*86400-8*3600, 0).In(China) }

@@ -196,7 +196,7 @@ func load(path string) (*Config, error) {
 		c := Default()
 		return &c, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- the configuration file the operator named
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

@@ -62,11 +62,12 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 	if err != nil {
 		return nil, err
 	}
-	active, err := src.store.Active(ctx)
+	// The snapshot never shows the probe history: skip decoding it.
+	active, err := src.store.ListCurrent(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved}})
 	if err != nil {
 		return nil, fmt.Errorf("load active cancellations: %w", err)
 	}
-	cleared, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Cleared}})
+	cleared, err := src.store.ListCurrent(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Cleared}})
 	if err != nil {
 		return nil, fmt.Errorf("load cleared cancellations: %w", err)
 	}
@@ -92,6 +93,7 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 			}
 			t.Sites = sites(c, src.cfg.Reach.Grace)
 		}
+		dropProbes(&t)
 		s.Tracked = append(s.Tracked, t)
 	}
 	byID := func(a, b metrics.Tracked) int { return cmp.Compare(a.ID, b.ID) }
@@ -100,12 +102,19 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 	keepSince := now.Add(-src.cfg.Metrics.ClearedRetention)
 	for _, c := range cleared {
 		if !c.ClearedAt.Before(keepSince) {
-			s.Tracked = append(s.Tracked, metrics.Tracked{Cancellation: c})
+			t := metrics.Tracked{Cancellation: c}
+			dropProbes(&t)
+			s.Tracked = append(s.Tracked, t)
 		}
 	}
 	slices.SortFunc(s.Tracked[n:], byID)
 	return s, nil
 }
+
+// dropProbes leaves the raw probes and their history in the store: the
+// snapshot's readers use Sites, and a long-running daemon's probe history
+// would otherwise be most of the snapshot's memory (issue 8).
+func dropProbes(t *metrics.Tracked) { t.Probes, t.ProbeHistory = nil, nil }
 
 // sites keeps the latest probe per domain and scheme. A site counts as
 // reachable only on a probe made after the grace following approval: a

@@ -50,7 +50,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 	for b.Loop() {
 		e.Publish(s)
 	}
-	b.ReportMetric(float64(len(e.current.Load().text))/1e6, "MB-text")
+	b.ReportMetric(float64(e.current.Load().size)/1e6, "MB-text")
 	b.ReportMetric(float64(len(e.current.Load().deflate))/1e6, "MB-gzip")
 }
 

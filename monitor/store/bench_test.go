@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -154,4 +155,50 @@ func BenchmarkSetCeiling(b *testing.B) {
 		items += n
 	}
 	b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkListHistory100k reads 100,000 active cancellations as a
+// long-running daemon holds them: the 30% approved with two sites probed
+// over a dozen reach runs (reach.HistoryPerTarget), with and without
+// decoding that probe history.
+func BenchmarkListHistory100k(b *testing.B) {
+	const n = 100_000
+	s, _, _ := benchStore(b)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	cs := many(n)
+	for i := range cs {
+		if i%10 < 7 {
+			continue
+		}
+		c := &cs[i]
+		c.Status, c.ApprovedAt, c.ApprovedBy = cancellation.Approved, at, "operator"
+		for run := range 12 {
+			for _, scheme := range []string{"http", "https"} {
+				p := cancellation.Probe{Domain: c.Domains[0], Scheme: scheme, Result: "provider_block", StatusCode: 403,
+					Detail: "Alibaba Cloud ICP block page: HTTP 403, Server: Beaver", At: at.Add(time.Duration(run) * 10 * time.Minute), Duration: 3 * time.Millisecond}
+				c.ProbeHistory = append(c.ProbeHistory, p)
+				if run == 11 {
+					c.Probes = append(c.Probes, p)
+				}
+			}
+		}
+	}
+	if err := s.AddMany(b.Context(), cs, operator); err != nil {
+		b.Fatal(err)
+	}
+	active := Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved}}
+	for _, read := range []struct {
+		name string
+		list func(context.Context, Filter) ([]cancellation.Cancellation, error)
+	}{{"List", s.List}, {"ListCurrent", s.ListCurrent}} {
+		b.Run(read.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := read.list(b.Context(), active)
+				if err != nil || len(got) != n {
+					b.Fatalf("%d cancellations, %v", len(got), err)
+				}
+			}
+		})
+	}
 }

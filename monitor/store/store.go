@@ -199,6 +199,17 @@ func (s *Store) History(ctx context.Context, id string) ([]cancellation.Event, e
 // List returns the cancellations the filter selects, ordered by submitted
 // date then ID. It costs two pipelined round trips however many there are.
 func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
+	return s.list(ctx, f, decodeAll)
+}
+
+// ListCurrent is List without each cancellation's probe history, which only
+// `track show` reads: after a few reach runs it is most of an approved
+// cancellation's document, and the review decodes every active one.
+func (s *Store) ListCurrent(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
+	return s.list(ctx, f, decodeCurrent)
+}
+
+func (s *Store) list(ctx context.Context, f Filter, decode func([]byte, *cancellation.Cancellation) error) ([]cancellation.Cancellation, error) {
 	statuses, kinds := f.Statuses, f.Kinds
 	if len(statuses) == 0 {
 		statuses = cancellation.Statuses()
@@ -220,7 +231,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation
 	for _, r := range ranges {
 		ids = append(ids, r.Val()...)
 	}
-	all, err := s.load(ctx, ids)
+	all, err := s.load(ctx, ids, decode)
 	if err != nil {
 		return nil, err
 	}
@@ -234,8 +245,10 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation
 	return sorted(out), nil
 }
 
-// sorted orders cs by submitted date then ID. It sorts positions rather
-// than the cancellations themselves, which are large to swap.
+// sorted orders cs in place by submitted date then ID. It sorts positions
+// rather than the cancellations themselves, which are large to swap, then
+// moves each cancellation once, a cycle of the permutation at a time,
+// without a second slice of them (45 MB at 100,000).
 func sorted(cs []cancellation.Cancellation) []cancellation.Cancellation {
 	order := make([]int32, len(cs))
 	for i := range order {
@@ -245,11 +258,24 @@ func sorted(cs []cancellation.Cancellation) []cancellation.Cancellation {
 		a, b := &cs[i], &cs[j]
 		return cmp.Or(cmp.Compare(a.Submitted, b.Submitted), strings.Compare(a.ID, b.ID))
 	})
-	out := make([]cancellation.Cancellation, len(cs))
-	for i, o := range order {
-		out[i] = cs[o]
+	// Position i takes cs[order[i]]; a done position is marked -1.
+	for start := range order {
+		if order[start] < 0 {
+			continue
+		}
+		first := cs[start]
+		for i := start; ; {
+			from := int(order[i])
+			order[i] = -1
+			if from == start {
+				cs[i] = first
+				break
+			}
+			cs[i] = cs[from]
+			i = from
+		}
 	}
-	return out
+	return cs
 }
 
 // Active returns every pending and approved cancellation: what the jobs watch.
@@ -262,7 +288,7 @@ const mgetBatch = 1000
 
 // load reads the documents of ids in one pipeline of MGETs; IDs removed in
 // the meantime are skipped.
-func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancellation, error) {
+func (s *Store) load(ctx context.Context, ids []string, decode func([]byte, *cancellation.Cancellation) error) ([]cancellation.Cancellation, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -290,7 +316,8 @@ func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancella
 	out := make([]cancellation.Cancellation, len(docs))
 	errs := make([]error, len(docs))
 	parallel(len(docs), func(i int) {
-		errs[i] = json.Unmarshal([]byte(docs[i]), &out[i])
+		errs[i] = decode([]byte(docs[i]), &out[i])
+		docs[i] = "" // the replies are no longer referenced elsewhere: free each once decoded
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -299,6 +326,23 @@ func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancella
 	}
 	return out, nil
 }
+
+func decodeAll(b []byte, c *cancellation.Cancellation) error { return json.Unmarshal(b, c) }
+
+// decodeCurrent decodes a document but its probe history, which the decoder
+// only steps over: the outer field hides the embedded one of the same name.
+func decodeCurrent(b []byte, c *cancellation.Cancellation) error {
+	doc := struct {
+		*cancellation.Cancellation
+		ProbeHistory skipped `json:"probe_history"`
+	}{Cancellation: c}
+	return json.Unmarshal(b, &doc)
+}
+
+// skipped is a JSON value left undecoded.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // parallel calls fn for every index below n, spread over every core: JSON
 // encoding and decoding is most of the client's work at 100,000 cancellations.

@@ -85,7 +85,7 @@ type historyLine struct {
 }
 
 func eventLine(e cancellation.Event) ([]byte, error) {
-	b, err := json.Marshal(historyLine{Event: e, Write: strconv.FormatUint(rand.Uint64(), 36)})
+	b, err := json.Marshal(historyLine{Event: e, Write: strconv.FormatUint(rand.Uint64(), 36)}) // #nosec G404 -- a token that tells a write's own resend apart, not a secret
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
@@ -391,7 +391,7 @@ func (s *Store) backoff(ctx context.Context, id string, attempt int) error {
 		return fmt.Errorf("write %s: %w (gave up after %d attempts)", id, ErrContention, attempt)
 	}
 	limit := min(time.Duration(attempt)*time.Millisecond, maxBackoff)
-	t := time.NewTimer(rand.N(limit) + time.Microsecond)
+	t := time.NewTimer(rand.N(limit) + time.Microsecond) // #nosec G404 -- backoff jitter, not a secret
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -17,7 +17,7 @@ type puzzle struct {
 // noise and a few patches) with the flat greyish square gap the real one has
 // (domain.md §1.1), and the piece cut from the texture where the gap is.
 func (s *Server) puzzle(seed uint64) puzzle {
-	r := rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
+	r := rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)) // #nosec G404 -- reproducible test images
 	w, h, n := s.opts.Width, s.opts.Height, s.opts.Piece
 	big := image.NewNRGBA(image.Rect(0, 0, w, h))
 	base := [3]int{40 + r.IntN(120), 60 + r.IntN(120), 80 + r.IntN(120)}
@@ -47,7 +47,7 @@ func (s *Server) puzzle(seed uint64) puzzle {
 	}
 	gapX, gapY := n+r.IntN(w-2*n+1), r.IntN(h-n+1)
 	small := image.NewNRGBA(image.Rect(0, 0, n, n))
-	grey := color.NRGBA{uint8(199 + r.IntN(5) - 2), uint8(186 + r.IntN(5) - 2), uint8(183 + r.IntN(5) - 2), 255}
+	grey := color.NRGBA{uint8(199 + r.IntN(5) - 2), uint8(186 + r.IntN(5) - 2), uint8(183 + r.IntN(5) - 2), 255} // #nosec G115 -- each value is within 181–201
 	for y := range n {
 		for x := range n {
 			small.SetNRGBA(x, y, big.NRGBAAt(gapX+x, gapY+y))

@@ -81,7 +81,7 @@ func (o *Options) defaults() {
 	defInt(&o.Piece, 72)
 	defInt(&o.MaxPageSize, 26)
 	if o.Seed == 0 {
-		o.Seed = rand.Uint64()
+		o.Seed = rand.Uint64() // #nosec G404 -- a simulator's seed, not a secret
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -128,7 +128,7 @@ func NewHandler(opts Options) *Server {
 	opts.defaults()
 	return &Server{
 		opts:       opts,
-		rng:        rand.New(rand.NewPCG(opts.Seed, opts.Seed>>1|1)),
+		rng:        rand.New(rand.NewPCG(opts.Seed, opts.Seed>>1|1)), // #nosec G404 -- a simulator: reproducible by design
 		nextID:     10000000,
 		tokens:     map[string]time.Time{},
 		challenges: map[string]*challenge{},

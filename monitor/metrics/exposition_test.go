@@ -1,0 +1,35 @@
+package metrics
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A snapshot of many chunks comes out whole, plain and gzipped, byte for
+// byte the text appendText writes, followed by the registry.
+func TestLargeExposition(t *testing.T) {
+	s := large(5_000)
+	want := string(s.appendText(nil))
+	if len(want) < 10*textChunk {
+		t.Fatalf("the snapshot is %d bytes: too small to span many chunks", len(want))
+	}
+	reg := prometheus.NewRegistry()
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "icpmon_redis_up", Help: "Redis."})
+	reg.MustRegister(up)
+	var e Exposition
+	e.Publish(sample()) // a previous, smaller snapshot sizes the next one's buffer
+	e.Publish(s)
+	h := Handler(reg, &e, slog.New(slog.DiscardHandler))
+	for _, enc := range []string{"", "gzip"} {
+		got := get(t, h, enc)
+		if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "icpmon_redis_up 0\n") {
+			t.Errorf("Accept-Encoding %q: %d bytes, not the snapshot's %d followed by the registry", enc, len(got), len(want))
+		}
+	}
+	if c := e.current.Load(); c.size != len(want) || len(c.deflate) > len(want)/5 {
+		t.Errorf("kept %d bytes deflated for %d of text (counted %d)", len(c.deflate), len(want), c.size)
+	}
+}
