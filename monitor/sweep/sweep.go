@@ -220,7 +220,7 @@ func plan(active []cancellation.Cancellation, budget int) []group {
 	bySubject := map[string]*group{}
 	var groups []*group
 	for _, c := range active {
-		_, q := canonical(c.Licence)
+		q := cancellation.SubjectOf(c.Licence)
 		g, ok := bySubject[q]
 		if !ok {
 			g = &group{query: q}
@@ -258,14 +258,13 @@ func urgency(a, b cancellation.Cancellation) int {
 // Matching returns the licences among records that keep c's filing alive: for
 // a subject, any record of the subject; for a website or access, its own number.
 func Matching(c cancellation.Cancellation, records []scraper.Record) []string {
-	_, subject := canonical(c.Licence)
+	subject := cancellation.SubjectOf(c.Licence)
 	var out []string
 	for _, r := range records {
-		lic, licSubject := canonical(r.Licence)
-		_, mainSubject := canonical(r.MainLicence)
+		lic := cancellation.NormaliseLicence(r.Licence)
 		var hit bool
 		if c.Kind == cancellation.KindSubject {
-			hit = mainSubject == subject || licSubject == subject
+			hit = cancellation.SubjectOf(r.MainLicence) == subject || cancellation.SubjectOf(lic) == subject
 		} else {
 			hit = lic == c.Licence
 		}
@@ -275,17 +274,6 @@ func Matching(c cancellation.Cancellation, records []scraper.Record) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// canonical returns the normalised number and subject number of a licence as
-// a source printed it; text that is no licence is compared as it stands.
-func canonical(raw string) (number, subject string) {
-	l, err := cancellation.ParseLicence(raw)
-	if err != nil {
-		raw = strings.TrimSpace(raw)
-		return raw, raw
-	}
-	return l.Number, l.Subject
 }
 
 // sweepID names one sweep, so that one sweep never counts an absence twice.
