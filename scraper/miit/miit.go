@@ -48,6 +48,14 @@ type Options struct {
 	// at most a tenth of the token's lifetime].
 	TokenMargin time.Duration
 	UserAgent   string
+	// OnCaptcha is told each captcha's outcome, once: CaptchaSolved,
+	// CaptchaRefused or CaptchaNoGuess (a request or solver failure is no
+	// outcome). Concurrent lookups call it concurrently [nothing is told].
+	OnCaptcha func(result string)
+	// DebugDir keeps the captchas that failed (refused, no guess, solver
+	// error) for a bug report: both images and a JSON of the guess, at most
+	// about 50 files, oldest removed; created 0o750 if missing [none kept].
+	DebugDir string
 }
 
 // Client is the miit provider. It is safe for concurrent use; lookups share
@@ -66,6 +74,8 @@ type Client struct {
 	userAgent   string
 	cookie      string
 	tokens      *tokenCache
+	onCaptcha   func(result string)
+	debug       *debugDir // nil: failed captchas are not kept
 }
 
 // New returns a client for opts.
@@ -138,6 +148,8 @@ func New(opts Options) (*Client, error) {
 		cookie:      "__jsluid_s=" + randomHex(16),
 	}
 	c.tokens = newTokenCache(c, opts.TokenMargin)
+	c.onCaptcha = opts.OnCaptcha
+	c.debug = newDebugDir(opts.DebugDir, opts.Logger)
 	return c, nil
 }
 

@@ -207,5 +207,9 @@ func (c *Collector) Add(p Page) (more bool, err error) {
 	return len(c.records) < c.total, nil
 }
 
-// Answer is the definite answer once Add reported no more pages.
-func (c *Collector) Answer() scraper.Answer { return scraper.Answer{Records: c.records} }
+// Answer is the answer once Add reported no more pages: every page was read
+// and the count agrees with the total (Add checks both), and a total of 0 is
+// MIIT's explicit "no record".
+func (c *Collector) Answer() scraper.Answer {
+	return scraper.Answer{Records: c.records, NoRecord: c.pages > 0 && c.total == 0, Complete: c.pages > 0}
+}

@@ -31,28 +31,36 @@ func newTokenCache(c *Client, margin time.Duration) *tokenCache {
 	return &tokenCache{c: c, margin: margin, lock: make(chan struct{}, 1)}
 }
 
+// cachedToken is a token with when the cache renews it, and whether this
+// call fetched it (for a trace).
+type cachedToken struct {
+	token   string
+	renewAt time.Time
+	fetched bool
+}
+
 // get returns a token, fetching one when none is cached, when the cached
 // one is near its expiry, or when it is stale (the token a server just
 // rejected; another lookup may already have replaced it).
-func (tc *tokenCache) get(ctx context.Context, stale string) (string, error) {
+func (tc *tokenCache) get(ctx context.Context, stale string) (cachedToken, error) {
 	select {
 	case tc.lock <- struct{}{}:
 	case <-ctx.Done():
-		return "", scraper.Unknown(scraper.NetworkError, fmt.Errorf("waiting for the auth token: %w", ctx.Err()))
+		return cachedToken{}, scraper.Unknown(scraper.NetworkError, fmt.Errorf("waiting for the auth token: %w", ctx.Err()))
 	}
 	defer func() { <-tc.lock }()
 	now := tc.c.now()
 	if tc.token != "" && tc.token != stale && now.Before(tc.renewAt) {
-		return tc.token, nil
+		return cachedToken{token: tc.token, renewAt: tc.renewAt}, nil
 	}
 	tc.token = ""
 	token, lifetime, err := tc.c.auth(ctx)
 	if err != nil {
-		return "", err
+		return cachedToken{}, err
 	}
 	tc.token = token
 	tc.renewAt = now.Add(lifetime - min(tc.margin, lifetime/10))
-	return token, nil
+	return cachedToken{token: token, renewAt: tc.renewAt, fetched: true}, nil
 }
 
 // auth runs POST /auth with the site's hard-coded account: authKey =
