@@ -23,9 +23,20 @@ type Provider interface {
 	Lookup(ctx context.Context, query string) (Answer, error)
 }
 
-// Answer is a definite lookup result.
+// Answer is what a source answered, in a shape the provider recognised. What
+// it proves about one key is for the evidence rules (monitor/evidence) to
+// say: records about other subjects, or a list that may go on beyond what was
+// read, prove no absence.
 type Answer struct {
 	Records []Record
+	// NoRecord is the source's explicit "no record" for exactly the query
+	// asked (MIIT: success with total 0; html: the no-record marker inside
+	// the result container, with no rows).
+	NoRecord bool
+	// Complete says every page was read and the count agrees with the total
+	// the source stated, so that a key missing from Records is missing from
+	// the source's answer.
+	Complete bool
 }
 
 // Present reports whether any record was returned.
@@ -53,11 +64,38 @@ const (
 	ServerError   Reason = "server_error"
 	Unparseable   Reason = "unparseable"
 	NetworkError  Reason = "network_error"
+
+	// The evidence rules' reasons: the source answered, but not about the
+	// key asked.
+
+	// UnmatchedRecords: records that name neither the key nor its subject,
+	// e.g. a fuzzy search or a service that answers everything alike.
+	UnmatchedRecords Reason = "unmatched_records"
+	// IncompleteResults: the key is missing from a list not proven
+	// complete (a page not read, no stated total, no explicit no-record).
+	IncompleteResults Reason = "incomplete_results"
+	// SilentBanSuspected: an absence whose canary lookup, made after it,
+	// did not come back present: the normal-looking empty answer of a
+	// blacklisted client (domain.md §1.5).
+	SilentBanSuspected Reason = "silent_ban_suspected"
 )
 
 // Reasons lists every reason, for pre-setting metric series.
 func Reasons() []Reason {
-	return []Reason{RateLimited, WAFBlocked, CaptchaFailed, AuthFailed, ServerError, Unparseable, NetworkError}
+	return []Reason{RateLimited, WAFBlocked, CaptchaFailed, AuthFailed, ServerError, Unparseable, NetworkError,
+		UnmatchedRecords, IncompleteResults, SilentBanSuspected}
+}
+
+// AboutProvider reports whether reason says something about the provider
+// (its captcha, login, firewall, rate limit, a suspected ban, its servers or
+// the way to them) rather than about the answer to one key: the reasons for
+// which another provider is worth asking.
+func AboutProvider(r Reason) bool {
+	switch r {
+	case UnmatchedRecords, IncompleteResults:
+		return false
+	}
+	return true
 }
 
 // Error is an unknown lookup.

@@ -227,3 +227,23 @@ func (k Kind) CheckLicence(l Licence) error {
 	}
 	return nil
 }
+
+// provinceAliases folds the licence-plate abbreviation of the four provinces
+// whose current numbers use another prefix (domain.md §3) into that prefix:
+// 云ICP备…, typed from the plate, and 滇ICP备…, as MIIT prints it, are one number.
+var provinceAliases = strings.NewReplacer("云", "滇", "贵", "黔", "川", "蜀", "甘", "陇")
+
+// LicenceKey is the form in which two numbers are compared: normalised as
+// NormaliseLicence does, with the province prefix folded to one form. Two
+// numbers are the same filing exactly when their keys are equal.
+func LicenceKey(s string) string {
+	n := NormaliseLicence(s)
+	p, size := utf8.DecodeRuneInString(n)
+	if size == 0 {
+		return n
+	}
+	return provinceAliases.Replace(string(p)) + n[size:]
+}
+
+// SubjectKey is LicenceKey of the subject number of s.
+func SubjectKey(s string) string { return LicenceKey(SubjectOf(s)) }

@@ -4,8 +4,11 @@
 // MIIT itself once its protocol moves again.
 //
 // It is honest by construction: "no record" needs the page's own no-record
-// marker; rows without a licence, or a page with neither rows nor the
-// marker (a redesign, a login wall, a challenge), are unparseable.
+// element inside the result container (never text found anywhere, such as a
+// <title>); rows without a licence, or a page with neither rows nor the
+// marker (a redesign, a login wall, a challenge), are unparseable. A list of
+// rows is complete only when the page states a total (TotalSelector) and
+// every page, followed through NextSelector, adds up to it.
 // Third-party sources cache MIIT and lag behind cancellations (§1.7); the
 // query job decides how far to trust them.
 package htmlpage
@@ -20,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,11 +58,21 @@ type Options struct {
 	RowSelector string `yaml:"row_selector"`
 	// Fields maps field names to selectors relative to a row; licence is required.
 	Fields map[string]string `yaml:"fields"`
-	// NoRecordSelector and NoRecordText are the page's "no record" marker:
-	// an element, a text, or (both set) the text inside that element. At
-	// least one is required: without a marker no page can prove absence.
+	// NoRecordSelector is the page's "no record" element, looked for inside
+	// the result container; NoRecordText, when set, must be in its text.
+	// Required: without a marker no page can prove absence.
 	NoRecordSelector string `yaml:"no_record_selector"`
 	NoRecordText     string `yaml:"no_record_text"`
+	// ResultSelector is the result container that rows and the marker are
+	// looked for in [body].
+	ResultSelector string `yaml:"result_selector"`
+	// TotalSelector is the element that states how many records match (its
+	// first number); NextSelector the link to the next page. Without a total
+	// a list is never proven complete.
+	TotalSelector string `yaml:"total_selector"`
+	NextSelector  string `yaml:"next_selector"`
+	// MaxPages bounds the pages read for one lookup [20].
+	MaxPages int `yaml:"-"`
 	// Headers are extra request headers, e.g. a cookie a site requires.
 	Headers map[string]string `yaml:"headers"`
 	// ServiceType labels the records [1, websites].
@@ -76,7 +90,10 @@ type Provider struct {
 	log      *slog.Logger
 	rows     cascadia.Selector
 	fields   map[string]cascadia.Selector
-	noRecord cascadia.Selector // nil when only the text is the marker
+	noRecord cascadia.Selector
+	results  cascadia.Selector
+	total    cascadia.Selector // nil: no list is ever complete
+	next     cascadia.Selector // nil: one page only
 }
 
 // nonContent is what a page's text must not be read from: a no-record
@@ -107,14 +124,38 @@ func New(opts Options) (*Provider, error) {
 			return nil, err
 		}
 	}
-	if opts.NoRecordSelector == "" && strings.TrimSpace(opts.NoRecordText) == "" {
-		return nil, errors.New("html provider: no_record_selector or no_record_text is required to ever prove absence")
+	if opts.NoRecordSelector == "" {
+		return nil, errors.New("html provider: no_record_selector is required to ever prove absence (text found anywhere on a page proves nothing)")
 	}
-	if opts.NoRecordSelector != "" {
-		if p.noRecord, err = compile("no_record_selector", opts.NoRecordSelector); err != nil {
+	if p.noRecord, err = compile("no_record_selector", opts.NoRecordSelector); err != nil {
+		return nil, err
+	}
+	if opts.ResultSelector == "" {
+		opts.ResultSelector = "body"
+	}
+	if p.results, err = compile("result_selector", opts.ResultSelector); err != nil {
+		return nil, err
+	}
+	if opts.TotalSelector != "" {
+		if p.total, err = compile("total_selector", opts.TotalSelector); err != nil {
 			return nil, err
 		}
 	}
+	if opts.NextSelector != "" {
+		if opts.TotalSelector == "" {
+			return nil, errors.New("html provider: next_selector needs total_selector: pages prove a list complete only against a stated total")
+		}
+		if p.next, err = compile("next_selector", opts.NextSelector); err != nil {
+			return nil, err
+		}
+	}
+	if opts.MaxPages < 0 {
+		return nil, errors.New("html provider: negative page count")
+	}
+	if opts.MaxPages == 0 {
+		opts.MaxPages = 20
+	}
+	p.opts.ResultSelector, p.opts.MaxPages = opts.ResultSelector, opts.MaxPages
 	p.opts.NoRecordText = strings.TrimSpace(opts.NoRecordText)
 	if opts.ServiceType == 0 {
 		p.opts.ServiceType = 1
@@ -201,9 +242,72 @@ func (p *Provider) Lookup(ctx context.Context, query string) (scraper.Answer, er
 }
 
 func (p *Provider) lookup(ctx context.Context, q string) (scraper.Answer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.pageURL(q), nil)
+	var (
+		ans   scraper.Answer
+		total = -1 // as the first page states it; -1 when it does not
+	)
+	next := p.pageURL(q)
+	for n := 1; ; n++ {
+		start := time.Now()
+		pg, err := p.fetch(ctx, next)
+		if err == nil && n > 1 && (pg.noRecord || pg.total != total) {
+			err = scraper.Unknown(scraper.Unparseable, fmt.Errorf("page %d contradicts page 1 (no record %t, total %d, was %d)", n, pg.noRecord, pg.total, total))
+		}
+		scraper.Trace(ctx, scraper.Step{Provider: p.Name(), Name: fmt.Sprintf("page %d", n), Took: time.Since(start), Err: err,
+			Detail: fmt.Sprintf("%d rows, stated total %d, no-record marker %t", len(pg.records), pg.total, pg.noRecord)})
+		if err != nil {
+			return scraper.Answer{}, fmt.Errorf("page %d: %w", n, err)
+		}
+		if n == 1 {
+			total = pg.total
+			if pg.noRecord {
+				return scraper.Answer{NoRecord: true, Complete: true}, nil
+			}
+		}
+		ans.Records = append(ans.Records, pg.records...)
+		switch {
+		case total >= 0 && len(ans.Records) > total:
+			return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("%d rows read, the page states %d", len(ans.Records), total))
+		case pg.next == "" || total >= 0 && len(ans.Records) == total:
+			// Complete only against a stated total that every row read adds up to.
+			ans.Complete = total >= 0 && len(ans.Records) == total
+			return ans, nil
+		case n >= p.opts.MaxPages:
+			return ans, nil // a list cut short: not complete, and so no absence
+		}
+		if next, err = p.follow(next, pg.next); err != nil {
+			return scraper.Answer{}, err
+		}
+	}
+}
+
+// follow resolves a next-page link against the page it was on. Only links to
+// the same scheme and host are followed.
+func (p *Provider) follow(from, href string) (string, error) {
+	base, err := url.Parse(from)
 	if err != nil {
-		return scraper.Answer{}, err
+		return "", scraper.Unknown(scraper.Unparseable, fmt.Errorf("page URL %q: %w", from, err))
+	}
+	u, err := base.Parse(href)
+	if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
+		return "", scraper.Unknown(scraper.Unparseable, fmt.Errorf("next-page link %q leaves %s", href, base.Host))
+	}
+	return u.String(), nil
+}
+
+// resultPage is what one result page shows.
+type resultPage struct {
+	records  []scraper.Record
+	noRecord bool
+	total    int    // the stated total; -1 when the page states none
+	next     string // the next-page link; "" on the last page
+}
+
+// fetch reads one result page.
+func (p *Provider) fetch(ctx context.Context, pageURL string) (resultPage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	if err != nil {
+		return resultPage{}, err
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
@@ -212,49 +316,61 @@ func (p *Provider) lookup(ctx context.Context, q string) (scraper.Answer, error)
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return scraper.Answer{}, scraper.Unknown(scraper.NetworkError, err)
+		return resultPage{}, scraper.Unknown(scraper.NetworkError, err)
 	}
 	defer resp.Body.Close()
 	body, err := scraper.ReadBody(resp.Body, p.opts.MaxBody)
 	if err != nil {
-		return scraper.Answer{}, err
+		return resultPage{}, err
 	}
 	if err := antibot.Check(resp.StatusCode, body); err != nil {
-		return scraper.Answer{}, err
+		return resultPage{}, err
 	}
 	switch {
 	case resp.StatusCode >= 500:
-		return scraper.Answer{}, scraper.Unknown(scraper.ServerError, fmt.Errorf("HTTP %d", resp.StatusCode))
+		return resultPage{}, scraper.Unknown(scraper.ServerError, fmt.Errorf("HTTP %d", resp.StatusCode))
 	case resp.StatusCode != http.StatusOK:
-		return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("HTTP %d", resp.StatusCode))
+		return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("HTTP %d", resp.StatusCode))
 	}
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
 		// Text in another charset would be compared garbled: refuse it.
 		if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "utf8" {
-			return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("charset %s is not supported (UTF-8 only)", cs))
+			return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("charset %s is not supported (UTF-8 only)", cs))
 		}
 	}
 	return p.parse(body)
 }
 
-// parse reads one result page.
-func (p *Provider) parse(body []byte) (scraper.Answer, error) {
+// parse reads one result page: rows and the marker inside the result
+// container only.
+func (p *Provider) parse(body []byte) (resultPage, error) {
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	if err != nil {
-		return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("not HTML: %w", err))
+		return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("not HTML: %w", err))
 	}
 	doc.FindMatcher(nonContent).Remove()
-	rows := doc.FindMatcher(p.rows)
-	marker := p.markerFound(doc.Selection)
+	scope := doc.FindMatcher(p.results)
+	if scope.Length() == 0 {
+		return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("no result container %q", p.opts.ResultSelector))
+	}
+	rows := scope.FindMatcher(p.rows)
+	marker := p.markerFound(scope)
 	switch {
 	case rows.Length() > 0 && marker:
-		return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("%d rows and the no-record marker on one page", rows.Length()))
-	case marker:
-		return scraper.Answer{}, nil
-	case rows.Length() == 0:
-		return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, errors.New("neither result rows nor the no-record marker"))
+		return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("%d rows and the no-record marker on one page", rows.Length()))
+	case rows.Length() == 0 && !marker:
+		return resultPage{}, scraper.Unknown(scraper.Unparseable, errors.New("neither result rows nor the no-record marker"))
 	}
-	ans := scraper.Answer{Records: make([]scraper.Record, 0, rows.Length())}
+	pg := resultPage{noRecord: marker, total: -1, records: make([]scraper.Record, 0, rows.Length())}
+	if p.total != nil {
+		if pg.total, err = statedTotal(doc.FindMatcher(p.total)); err != nil && !marker {
+			return resultPage{}, err
+		}
+	}
+	if p.next != nil {
+		pg.next, _ = doc.FindMatcher(p.next).First().Attr("href")
+		pg.next = strings.TrimSpace(pg.next)
+	}
 	for i, row := range rows.EachIter() {
 		r := scraper.Record{
 			Licence:     strings.Join(strings.Fields(p.field(row, FieldLicence)), ""),
@@ -266,14 +382,35 @@ func (p *Provider) parse(body []byte) (scraper.Answer, error) {
 			ServiceType: p.opts.ServiceType,
 		}
 		if r.Licence == "" {
-			return scraper.Answer{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("row %d has no licence", i+1))
+			return resultPage{}, scraper.Unknown(scraper.Unparseable, fmt.Errorf("row %d has no licence", i+1))
 		}
 		if r.MainLicence == "" {
 			r.MainLicence = scraper.MainLicenceOf(r.Licence)
 		}
-		ans.Records = append(ans.Records, r)
+		pg.records = append(pg.records, r)
 	}
-	return ans, nil
+	return pg, nil
+}
+
+// statedTotal reads the first number in the total element's text.
+func statedTotal(sel *goquery.Selection) (int, error) {
+	if sel.Length() == 0 {
+		return -1, scraper.Unknown(scraper.Unparseable, errors.New("no stated total on the page"))
+	}
+	text := sel.First().Text()
+	start := strings.IndexAny(text, "0123456789")
+	if start < 0 {
+		return -1, scraper.Unknown(scraper.Unparseable, fmt.Errorf("no number in the stated total %q", strings.TrimSpace(text)))
+	}
+	end := start
+	for end < len(text) && text[end] >= '0' && text[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(text[start:end])
+	if err != nil {
+		return -1, scraper.Unknown(scraper.Unparseable, fmt.Errorf("stated total %q: %w", text[start:end], err))
+	}
+	return n, nil
 }
 
 // field is the whitespace-collapsed text of the first match of a field's
@@ -286,16 +423,15 @@ func (p *Provider) field(row *goquery.Selection, name string) string {
 	return strings.Join(strings.Fields(row.FindMatcher(m).First().Text()), " ")
 }
 
-func (p *Provider) markerFound(doc *goquery.Selection) bool {
-	scope := doc
-	if p.noRecord != nil {
-		scope = doc.FindMatcher(p.noRecord)
-		if scope.Length() == 0 {
-			return false
-		}
+// markerFound reports whether the no-record element, with its text when one
+// is configured, is inside the result container.
+func (p *Provider) markerFound(container *goquery.Selection) bool {
+	marker := container.FindMatcher(p.noRecord)
+	if marker.Length() == 0 {
+		return false
 	}
 	if p.opts.NoRecordText == "" {
 		return true
 	}
-	return strings.Contains(strings.Join(strings.Fields(scope.Text()), " "), p.opts.NoRecordText)
+	return strings.Contains(strings.Join(strings.Fields(marker.Text()), " "), p.opts.NoRecordText)
 }

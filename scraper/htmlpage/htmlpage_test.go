@@ -160,11 +160,12 @@ func TestQueryStringTemplateAndTextMarker(t *testing.T) {
 		"a&b c":           {file: "chinaz-none.html"},
 	})
 	p, err := New(Options{
-		Name:         "chinaz",
-		URL:          base + "/icp?q={query}",
-		RowSelector:  "#first:has(li)",
-		Fields:       map[string]string{FieldLicence: "li:nth-child(3) p font", FieldUnitName: "li:nth-child(1) p", FieldDomain: "p.Wzno", FieldApprovedAt: "li:nth-child(6) p"},
-		NoRecordText: "未备案或备案取消",
+		Name:             "chinaz",
+		URL:              base + "/icp?q={query}",
+		RowSelector:      "#first:has(li)",
+		Fields:           map[string]string{FieldLicence: "li:nth-child(3) p font", FieldUnitName: "li:nth-child(1) p", FieldDomain: "p.Wzno", FieldApprovedAt: "li:nth-child(6) p"},
+		NoRecordSelector: "div.col-red",
+		NoRecordText:     "未备案或备案取消",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestTransportAndLimits(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	good := func() Options {
 		return Options{URL: "https://example.invalid/search?q={query}", RowSelector: "tr",
-			Fields: map[string]string{FieldLicence: "td:nth-child(1)"}, NoRecordText: "无"}
+			Fields: map[string]string{FieldLicence: "td:nth-child(1)"}, NoRecordSelector: "p.none", NoRecordText: "无"}
 	}
 	if _, err := New(good()); err != nil {
 		t.Fatalf("good options: %v", err)
@@ -274,7 +275,10 @@ func TestNewValidates(t *testing.T) {
 		"no licence":          func(o *Options) { o.Fields = map[string]string{FieldDomain: "td"} },
 		"unknown field":       func(o *Options) { o.Fields["owner"] = "td" },
 		"bad field selector":  func(o *Options) { o.Fields[FieldDomain] = "td:nth-child(" },
-		"no marker":           func(o *Options) { o.NoRecordText = "  " },
+		"no marker":           func(o *Options) { o.NoRecordSelector = "" },
+		"text only marker":    func(o *Options) { o.NoRecordSelector = ""; o.NoRecordText = "无" },
+		"next without total":  func(o *Options) { o.NextSelector = "a.next" },
+		"bad total selector":  func(o *Options) { o.TotalSelector = "span[" },
 		"bad marker selector": func(o *Options) { o.NoRecordSelector = "div..x" },
 		"negative timeout":    func(o *Options) { o.Timeout = -time.Second },
 	}
@@ -312,21 +316,21 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ans, err := p.parse(body)
+		pg, err := p.parse(body)
 		if err != nil {
 			var e *scraper.Error
-			if !errors.As(err, &e) || !slices.Contains(scraper.Reasons(), e.Reason) || len(ans.Records) > 0 {
-				t.Fatalf("bad failure: %v, %+v", err, ans)
+			if !errors.As(err, &e) || !slices.Contains(scraper.Reasons(), e.Reason) || len(pg.records) > 0 {
+				t.Fatalf("bad failure: %v, %+v", err, pg)
 			}
 			return
 		}
-		for _, r := range ans.Records {
+		for _, r := range pg.records {
 			if r.Licence == "" || r.MainLicence == "" || strings.ContainsAny(r.Licence, " \t\n") {
 				t.Fatalf("bad record %+v", r)
 			}
 		}
-		if !ans.Present() && !strings.Contains(html.UnescapeString(string(body)), "no-record") {
-			t.Fatalf("absent without a no-record element: %q", body)
+		if pg.noRecord && (len(pg.records) > 0 || !strings.Contains(html.UnescapeString(string(body)), "no-record")) {
+			t.Fatalf("no record without a no-record element, or with rows: %q", body)
 		}
 	})
 }

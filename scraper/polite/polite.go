@@ -116,6 +116,12 @@ func (p *Provider) Lookup(ctx context.Context, query string) (scraper.Answer, er
 	return ans, err
 }
 
+// Suspect parks the provider as a block would, for what only its caller can
+// see: a normal-looking answer that a canary lookup exposed as a ban's.
+func (p *Provider) Suspect(reason scraper.Reason) {
+	p.record(scraper.Unknown(reason, errors.New("reported by the query job")))
+}
+
 func (p *Provider) parked() error {
 	if until := p.ParkedUntil(); !until.IsZero() {
 		return scraper.Unknown(scraper.RateLimited, fmt.Errorf("%s: %w until %s", p.Name(), ErrParked, until.Format(time.RFC3339)))
@@ -156,7 +162,7 @@ func (p *Provider) record(err error) {
 		return
 	}
 	switch scraper.ReasonOf(err) {
-	case scraper.RateLimited, scraper.WAFBlocked:
+	case scraper.RateLimited, scraper.WAFBlocked, scraper.SilentBanSuspected:
 	default:
 		return
 	}
