@@ -2,43 +2,45 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"io"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/sweep"
+	"github.com/icpmon/icpmon/monitor/evidence"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/scraper"
 )
 
 // The exit codes of `icpmon query` are its answer, for scripts.
 const (
 	exitPresent = 0
-	exitAbsent  = 1
+	exitAbsent  = 1 // only with a good canary lookup after the absent answer
 	exitUnknown = 2
 )
 
 func (c *cli) registerQuery(app *kingpin.Application) {
-	cmd := app.Command("query", "Look a licence or a domain up once with the configured provider (exit 0 present, 1 absent, 2 unknown).")
+	cmd := app.Command("query", "Look a licence or a domain up once with the configured providers (exit 0 present, 1 absent with a good canary after it, 2 unknown).")
 	target := cmd.Arg("LICENCE_OR_DOMAIN", "A filing number (京ICP备12345678号, …-3) or a bare domain.").Required().String()
 	output := cmd.Flag("output", "Output format.").Short('o').Default("table").Enum("table", "json")
-	c.command(cmd, func(ctx context.Context) error { return c.query(ctx, *target, *output) })
+	debug := cmd.Flag("debug", "Print every step (auth, captcha, pages, canary) with its timing on stderr, and the evidence behind the verdict.").Bool()
+	c.command(cmd, func(ctx context.Context) error { return c.query(ctx, *target, *output, *debug) })
 }
 
 // queryResult is the JSON shape of `icpmon query -o json`.
 type queryResult struct {
 	Query    string           `json:"query"`
-	Provider string           `json:"provider"`
-	Result   string           `json:"result"` // present, absent or unknown
+	Provider string           `json:"provider,omitempty"` // who answered; absent when nobody did
+	Result   string           `json:"result"`             // present, absent or unknown
 	Reason   string           `json:"reason,omitempty"`
-	Error    string           `json:"error,omitempty"`
+	Evidence string           `json:"evidence"`         // what the verdict rests on
+	Canary   string           `json:"canary,omitempty"` // the canary lookup that vouched for an absence
 	Records  []scraper.Record `json:"records"`
 }
 
-func (c *cli) query(ctx context.Context, target, output string) error {
-	q, err := lookupQuery(target)
+func (c *cli) query(ctx context.Context, target, output string, debug bool) error {
+	key, err := evidence.ParseKey(target)
 	if err != nil {
 		return err
 	}
@@ -46,59 +48,75 @@ func (c *cli) query(ctx context.Context, target, output string) error {
 	if err != nil {
 		return err
 	}
-	p, err := sweep.NewProvider(cfg.Query, c.logger)
+	providers, err := lookup.NewProviders(cfg.Query, c.logger, lookup.Hooks{})
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Query.Timeout)
-	defer cancel()
-	ans, lerr := p.Lookup(ctx, q)
-	r := queryResult{Query: q, Provider: p.Name(), Records: ans.Records, Result: "absent"}
-	code := exitAbsent
-	switch {
-	case lerr != nil:
-		r.Result, r.Reason, r.Error, r.Records = "unknown", string(scraper.ReasonOf(lerr)), lerr.Error(), nil
-		code = exitUnknown
-	case ans.Present():
-		r.Result, code = "present", exitPresent
+	chain, err := lookup.NewChain(providers, cfg.Query.Canary, nil, c.logger)
+	if err != nil {
+		return err
 	}
-	if r.Records == nil {
-		r.Records = []scraper.Record{}
+	// Each provider may take a lookup and a canary, each after the rate limit.
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(2*len(providers))*(cfg.Query.Timeout+cfg.Query.MinInterval))
+	defer cancel()
+	if debug {
+		ctx = scraper.WithTracer(ctx, stepPrinter(c.stderr, time.Now()))
+	}
+
+	r := queryResult{Query: key.String(), Result: string(evidence.Unknown), Reason: string(scraper.NetworkError),
+		Evidence: "the lookup did not finish in time", Records: []scraper.Record{}}
+	session := chain.Session(1)
+	session.Ask(ctx, lookup.Question{Asked: key, Wants: []evidence.Key{key}, Done: func(o lookup.Outcome) {
+		v := o.Verdicts[0]
+		r.Provider, r.Result, r.Reason, r.Evidence, r.Canary = o.Provider, string(v.Result), string(v.Reason), v.Why, o.Bracket
+		if o.Records != nil {
+			r.Records = o.Records
+		}
+	}})
+	session.Finish(ctx)
+	code := exitUnknown
+	switch evidence.Result(r.Result) {
+	case evidence.Present:
+		code = exitPresent
+	case evidence.Absent:
+		code = exitAbsent
+	}
+	if debug {
+		fmt.Fprintf(c.stderr, "verdict: %s (%s)\n", r.Result, r.Evidence)
 	}
 	if output == "json" {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSON(c.stdout, r); err != nil {
 			return err
 		}
 		return exitError(code)
 	}
-	switch r.Result {
-	case "unknown":
-		fmt.Fprintf(c.stdout, "unknown: %s lookup of %s proved nothing (%s): %s\n", r.Provider, q, r.Reason, r.Error)
-	case "absent":
-		fmt.Fprintf(c.stdout, "no record: %s returned no filing for %s\n", r.Provider, q)
+	switch code {
+	case exitUnknown:
+		fmt.Fprintf(c.stdout, "unknown: the lookup of %s proved nothing (%s): %s\n", r.Query, r.Reason, r.Evidence)
+	case exitAbsent:
+		fmt.Fprintf(c.stdout, "no record: %s proved no filing for %s (%s; %s)\n", r.Provider, r.Query, r.Evidence, r.Canary)
 	default:
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "LICENCE\tMAIN LICENCE\tDOMAIN\tUNIT\tAPPROVED")
+		fmt.Fprintf(c.stdout, "present: %s\n", r.Evidence)
+		t := &table{}
+		t.row("LICENCE", "MAIN LICENCE", "DOMAIN", "UNIT", "APPROVED")
 		for _, rec := range r.Records {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rec.Licence, rec.MainLicence, rec.Domain, rec.UnitName, rec.ApprovedAt)
+			t.row(rec.Licence, rec.MainLicence, orDash(rec.Domain), orDash(rec.UnitName), orDash(rec.ApprovedAt))
 		}
-		if err := tw.Flush(); err != nil {
+		if err := t.write(c.stdout); err != nil {
 			return err
 		}
 	}
 	return exitError(code)
 }
 
-// lookupQuery normalises what the operator typed: a licence number, or a domain.
-func lookupQuery(target string) (string, error) {
-	if l, err := cancellation.ParseLicence(target); err == nil {
-		return l.Number, nil
+// stepPrinter prints each step of a lookup as it happens, timed from start.
+func stepPrinter(w io.Writer, start time.Time) scraper.Tracer {
+	return func(s scraper.Step) {
+		outcome := s.Detail
+		if s.Err != nil {
+			outcome = fmt.Sprintf("%s: %v", s.Detail, s.Err)
+		}
+		fmt.Fprintf(w, "%8.3fs  %-6s %-32s %8.1fms  %s\n", time.Since(start).Seconds(), s.Provider, s.Name,
+			float64(s.Took)/float64(time.Millisecond), outcome)
 	}
-	d, err := cancellation.NormaliseDomain(target)
-	if err != nil {
-		return "", fmt.Errorf("%q is neither a filing number nor a domain: %w", target, err)
-	}
-	return d, nil
 }

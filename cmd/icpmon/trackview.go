@@ -200,7 +200,11 @@ func writeDetailTable(w io.Writer, d detail) error {
 	record := d.Record
 	switch {
 	case !rec.CheckedAt.IsZero():
-		record += " (checked " + rec.CheckedAt.In(calendar.China).Format(minuteLayout) + ")"
+		record += " (checked " + rec.CheckedAt.In(calendar.China).Format(minuteLayout)
+		if rec.Provider != "" {
+			record += " through " + rec.Provider
+		}
+		record += ")"
 		if len(rec.Licences) > 0 {
 			record += ": " + strings.Join(rec.Licences, ", ")
 		}

@@ -92,6 +92,8 @@ type Record struct {
 	FirstAbsentAt time.Time `json:"first_absent_at,omitzero"`
 	// LastSweep identifies the sweep that last counted, so one sweep never counts twice.
 	LastSweep string `json:"last_sweep,omitempty"`
+	// Provider is the query provider that gave the last definite answer.
+	Provider string `json:"provider,omitempty"`
 	// UnknownAt and UnknownReason describe the last lookup that proved nothing.
 	UnknownAt     time.Time `json:"unknown_at,omitzero"`
 	UnknownReason string    `json:"unknown_reason,omitempty"`

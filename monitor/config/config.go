@@ -65,9 +65,13 @@ type Calendar struct {
 	ExtraFiles []string `yaml:"extra_files"`
 }
 
-// Query is the public-query job and its provider.
+// Query is the public-query job and its providers.
 type Query struct {
-	Schedule      string        `yaml:"schedule"`
+	Schedule string `yaml:"schedule"`
+	// Providers are asked in order: the next one when a lookup proves
+	// nothing for a reason about the provider. ProviderList reads them.
+	Providers []string `yaml:"providers"`
+	// Provider is the one-provider form of Providers, kept for older files.
 	Provider      string        `yaml:"provider"`
 	MinInterval   time.Duration `yaml:"min_interval"`
 	Timeout       time.Duration `yaml:"timeout"`
@@ -90,6 +94,9 @@ type MIIT struct {
 	BaseURL        string   `yaml:"base_url"`
 	Captcha        string   `yaml:"captcha"`
 	CaptchaCommand []string `yaml:"captcha_command"`
+	// DebugDir keeps the images of failed captchas (a bounded number), for a
+	// bug report when the captcha changes again; "" keeps none.
+	DebugDir string `yaml:"debug_dir"`
 }
 
 // YMICP is an operator-run HG-ha/ICP_Query-compatible service.
@@ -104,7 +111,15 @@ type HTML struct {
 	Fields           map[string]string `yaml:"fields"`
 	NoRecordSelector string            `yaml:"no_record_selector"`
 	NoRecordText     string            `yaml:"no_record_text"`
-	Headers          map[string]string `yaml:"headers"` // e.g. a cookie the site requires
+	// ResultSelector is the result container: the no-record marker counts
+	// only inside it [body].
+	ResultSelector string `yaml:"result_selector"`
+	// TotalSelector and NextSelector prove a result list complete: the
+	// element stating how many records match, and the link to the next page.
+	// Without a total, a filing missing from the rows is never an absence.
+	TotalSelector string            `yaml:"total_selector"`
+	NextSelector  string            `yaml:"next_selector"`
+	Headers       map[string]string `yaml:"headers"` // e.g. a cookie the site requires
 }
 
 // Reach is the reachability job.
@@ -116,6 +131,11 @@ type Reach struct {
 	CAFile      string            `yaml:"ca_file"` // PEM certificates trusted besides the system roots, e.g. an origin's private CA
 	Concurrency int               `yaml:"concurrency"`
 	Signatures  []Signature       `yaml:"signatures"`
+	// WatchAfterClear keeps a cleared cancellation's websites probed (and
+	// paged on) until this long has passed since the later of its clearing
+	// and the last probe that found one of them served: a site still served
+	// is never dropped (monitor/reach.WatchedUntil).
+	WatchAfterClear time.Duration `yaml:"watch_after_clear"`
 }
 
 // Signature recognises an access provider's block page beyond the built-in
@@ -141,6 +161,18 @@ type Metrics struct {
 	PerCancellation string `yaml:"per_cancellation"`
 }
 
+// ProviderList is the providers to ask, in order: query.providers, or
+// query.provider as a list of one, or miit.
+func (q Query) ProviderList() []string {
+	switch {
+	case len(q.Providers) > 0:
+		return q.Providers
+	case q.Provider != "":
+		return []string{q.Provider}
+	}
+	return []string{"miit"}
+}
+
 // PerCancellationModes lists the values of metrics.per_cancellation.
 func PerCancellationModes() []string { return []string{"all", "alerting", "none"} }
 
@@ -156,7 +188,6 @@ func Default() Config {
 		},
 		Query: Query{
 			Schedule:           "@every 6h",
-			Provider:           "miit",
 			MinInterval:        6 * time.Second,
 			Timeout:            30 * time.Second,
 			Canary:             "京ICP备10046444号",
@@ -171,10 +202,11 @@ func Default() Config {
 			YMICP: YMICP{URL: "http://127.0.0.1:16181"},
 		},
 		Reach: Reach{
-			Schedule:    "@every 10m",
-			Timeout:     10 * time.Second,
-			Grace:       24 * time.Hour,
-			Concurrency: 32,
+			Schedule:        "@every 10m",
+			Timeout:         10 * time.Second,
+			Grace:           24 * time.Hour,
+			Concurrency:     32,
+			WatchAfterClear: 720 * time.Hour,
 		},
 		Metrics: Metrics{ClearedRetention: 7 * 24 * time.Hour, PerCancellation: "all"},
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func TestEmptyFileGivesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Query.Provider != "miit" || c.Web.ListenAddress != "127.0.0.1:9810" || c.Review.LimitBusinessDays != 20 {
+	if fmt.Sprint(c.Query.ProviderList()) != "[miit]" || c.Web.ListenAddress != "127.0.0.1:9810" || c.Review.LimitBusinessDays != 20 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 }
@@ -147,4 +148,32 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestProvidersList(t *testing.T) {
+	for doc, want := range map[string]string{
+		"":                                  "[miit]",
+		"query: {provider: ymicp}":          "[ymicp]",
+		"query: {providers: [miit, ymicp]}": "[miit ymicp]",
+		"query: {providers: [ymicp], ymicp: {url: 'http://127.0.0.1:1'}}": "[ymicp]",
+	} {
+		c, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		if got := fmt.Sprint(c.Query.ProviderList()); got != want {
+			t.Errorf("%q: providers %s, want %s", doc, got, want)
+		}
+	}
+	for doc, want := range map[string]string{
+		"query: {provider: miit, providers: [ymicp]}": "not both",
+		"query: {providers: [miit, miit]}":            "listed twice",
+		"query: {providers: [baidu]}":                 `got "baidu"`,
+		"query: {providers: [html], html: {url: 'http://x/{query}', row_selector: tr, fields: {licence: td}, no_record_text: 无}}":                       "no_record_selector: required",
+		"query: {providers: [html], html: {url: 'http://x/{query}', row_selector: tr, fields: {licence: td}, no_record_selector: p, next_selector: a}}": "needs total_selector",
+	} {
+		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error with %q", doc, err, want)
+		}
+	}
 }

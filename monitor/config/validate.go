@@ -89,8 +89,19 @@ func (r *Redis) validate(v *problems) {
 
 func (q *Query) validate(v *problems) {
 	v.schedule("query.schedule", q.Schedule)
-	if !slices.Contains(Providers(), q.Provider) {
-		v.add("query.provider", "want one of %s, got %q", strings.Join(Providers(), ", "), q.Provider)
+	if q.Provider != "" && len(q.Providers) > 0 {
+		v.add("query.provider", "set query.providers or query.provider, not both (provider: %s means providers: [%s])", q.Provider, q.Provider)
+	}
+	list, key := q.ProviderList(), "query.providers"
+	if len(q.Providers) == 0 && q.Provider != "" {
+		key = "query.provider" // name the key the file has
+	}
+	for i, p := range list {
+		if !slices.Contains(Providers(), p) {
+			v.add(key, "want one of %s, got %q", strings.Join(Providers(), ", "), p)
+		} else if slices.Contains(list[:i], p) {
+			v.add(key, "%s is listed twice", p)
+		}
 	}
 	v.nonNegative("query.min_interval", q.MinInterval)
 	v.positive("query.timeout", q.Timeout)
@@ -101,8 +112,7 @@ func (q *Query) validate(v *problems) {
 	v.between("query.linger_business_days", q.LingerBusinessDays, 0, 366)
 	v.between("query.sweep_budget", q.SweepBudget, 1, 10_000_000)
 	v.nonNegative("query.park", q.Park)
-	switch q.Provider {
-	case "miit":
+	if slices.Contains(list, "miit") {
 		v.httpURL("query.miit.base_url", q.MIIT.BaseURL)
 		switch q.MIIT.Captcha {
 		case "slider":
@@ -113,9 +123,11 @@ func (q *Query) validate(v *problems) {
 		default:
 			v.add("query.miit.captcha", "want slider or command, got %q", q.MIIT.Captcha)
 		}
-	case "ymicp":
+	}
+	if slices.Contains(list, "ymicp") {
 		v.httpURL("query.ymicp.url", q.YMICP.URL)
-	case "html":
+	}
+	if slices.Contains(list, "html") {
 		q.HTML.validate(v)
 	}
 }
@@ -137,9 +149,16 @@ func (h *HTML) validate(v *problems) {
 		}
 		v.selector("query.html.fields."+k, h.Fields[k], true)
 	}
-	v.selector("query.html.no_record_selector", h.NoRecordSelector, false)
-	if h.NoRecordSelector == "" && h.NoRecordText == "" {
-		v.add("query.html", "set no_record_selector or no_record_text: without a no-record marker nothing can be proved absent")
+	if h.NoRecordSelector == "" {
+		v.add("query.html.no_record_selector", "required: only the page's own no-record element, inside the result container, proves an absence (text found anywhere on a page proves nothing)")
+	} else {
+		v.selector("query.html.no_record_selector", h.NoRecordSelector, true)
+	}
+	v.selector("query.html.result_selector", h.ResultSelector, false)
+	v.selector("query.html.total_selector", h.TotalSelector, false)
+	v.selector("query.html.next_selector", h.NextSelector, false)
+	if h.NextSelector != "" && h.TotalSelector == "" {
+		v.add("query.html.next_selector", "needs total_selector: pages read prove a list complete only against the total the site states")
 	}
 }
 
@@ -147,6 +166,7 @@ func (r *Reach) validate(v *problems) {
 	v.schedule("reach.schedule", r.Schedule)
 	v.positive("reach.timeout", r.Timeout)
 	v.nonNegative("reach.grace", r.Grace)
+	v.nonNegative("reach.watch_after_clear", r.WatchAfterClear)
 	v.between("reach.concurrency", r.Concurrency, 1, 10_000)
 	for _, from := range slices.Sorted(maps.Keys(r.Resolve)) {
 		if _, _, err := net.SplitHostPort(from); err != nil {

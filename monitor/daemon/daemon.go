@@ -210,7 +210,9 @@ func (d *daemon) install(g *generation) {
 	d.gen.Store(g)
 	d.metrics.ConfigLoaded(d.o.Now())
 	d.metrics.SetCalendarCoveredUntil(g.cal.CoveredUntil())
-	d.metrics.Query.Preset(g.cfg.Query.Provider)
+	for _, p := range g.cfg.Query.ProviderList() {
+		d.metrics.Query.Preset(p)
+	}
 }
 
 // acquire returns the generation in force with its Redis connection held

@@ -144,7 +144,7 @@ icpmon_filing_record_last_checked_timestamp_seconds{id="zhejiang"} %[6]d
 # HELP icpmon_query_canary_ok 1 when the last lookup of the canary licence came back present, 0 otherwise; absent before the first.
 # TYPE icpmon_query_canary_ok gauge
 icpmon_query_canary_ok 1
-# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved only.
+# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.
 # TYPE icpmon_site_reachable gauge
 icpmon_site_reachable{domain="shop.example.cn",id="approved",scheme="http"} 0
 icpmon_site_reachable{domain="shop.example.cn",id="approved",scheme="https"} 1
@@ -208,6 +208,10 @@ icpmon_calendar_covered_until_timestamp_seconds %d
 		if r == "present" && (!ok || v < 1) || r != "present" && (!ok || v != 0) {
 			t.Errorf("icpmon_query_requests_total{provider=miit,result=%s} = %v (present %v)", r, v, ok)
 		}
+	}
+	// The sweep solved at least one slider captcha on the simulator, and counted it.
+	if v, ok := value(mfs, "icpmon_query_captcha_total", "provider", "miit", "result", "solved"); !ok || v < 1 {
+		t.Errorf("icpmon_query_captcha_total{result=solved} = %v (present %v)", v, ok)
 	}
 	for scheme, want := range map[string]string{"http": prober.ProviderBlock, "https": prober.Served} {
 		for _, r := range prober.Results() {

@@ -14,6 +14,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lease"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
@@ -36,7 +37,7 @@ type deps struct {
 	cal   *calendar.Calendar
 	store *store.Store
 	rdb   redis.UniversalClient // the store's client, for the job leases
-	query *metrics.Query        // the query job's metrics (a sweep.Recorder)
+	query *metrics.Query        // the query job's metrics (a lookup.Recorder)
 	log   *slog.Logger
 	now   func() time.Time
 	// snapshot reads the store and publishes what /metrics and / serve.
@@ -53,7 +54,11 @@ type scheduledJob struct {
 
 // jobs builds every job of one configuration. Adding a job is one line here.
 func jobs(d deps) ([]scheduledJob, error) {
-	provider, err := sweep.NewProvider(d.cfg.Query, d.log)
+	providers, err := lookup.NewProviders(d.cfg.Query, d.log, lookup.Hooks{OnCaptcha: d.query.ObserveCaptcha})
+	if err != nil {
+		return nil, err
+	}
+	chain, err := lookup.NewChain(providers, d.cfg.Query.Canary, d.query, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +71,11 @@ func jobs(d deps) ([]scheduledJob, error) {
 	return schedule(d,
 		on(d.cfg.Review.Schedule, &reviewJob{d: d}),
 		onLeased(d.cfg.Query.Schedule, sweep.New(sweep.Options{
-			Store: d.store, Provider: provider, Recorder: d.query, Canary: d.cfg.Query.Canary,
+			Store: d.store, Chain: chain,
 			Confirmations: d.cfg.Query.Confirmations, Budget: d.cfg.Query.SweepBudget, Now: d.now, Logger: d.log,
 		})),
 		onLeased(d.cfg.Reach.Schedule, reach.New(reach.Options{
-			Store: d.store, Prober: probes, ClearedRetention: d.cfg.Metrics.ClearedRetention, Now: d.now, Logger: d.log,
+			Store: d.store, Prober: probes, WatchAfterClear: d.cfg.Reach.WatchAfterClear, Now: d.now, Logger: d.log,
 		})),
 	)
 }

@@ -327,7 +327,7 @@ metrics:
 		"query.html.url: must contain {query}",
 		`query.html.row_selector: invalid CSS selector`,
 		"query.html.fields.licence: a selector for the licence is required", // missing
-		"query.html: set no_record_selector or no_record_text",
+		"query.html.no_record_selector: required",
 		"reach.concurrency: want 1 to 10000, got -3",
 		`reach.resolve: key "www.example.com": want HOST:PORT`,
 		"reach.signatures[0].name: required",

@@ -28,8 +28,8 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/prober"
-	"github.com/icpmon/icpmon/monitor/sweep"
 	"github.com/icpmon/icpmon/scraper"
 )
 
@@ -365,15 +365,16 @@ func TestProvidersAgainstHostileServers(t *testing.T) {
 		for _, name := range slices.Sorted(maps.Keys(servers)) {
 			addr := servers[name]
 			q := config.Default().Query
-			q.Provider, q.Timeout, q.MinInterval = kind, time.Second, 0
+			q.Providers, q.Timeout, q.MinInterval = []string{kind}, time.Second, 0
 			q.MIIT.BaseURL = "http://" + addr + "/icpproject_query/api"
 			q.YMICP.URL = "http://" + addr
 			q.HTML = config.HTML{URL: "http://" + addr + "/search?q={query}", RowSelector: "tr",
-				Fields: map[string]string{"licence": "td"}, NoRecordText: "没有查询到记录"}
-			p, err := sweep.NewProvider(q, nil)
+				Fields: map[string]string{"licence": "td"}, NoRecordSelector: "div.none", NoRecordText: "没有查询到记录"}
+			providers, err := lookup.NewProviders(q, nil, lookup.Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}
+			p := providers[0]
 			done := make(chan error, 1)
 			go func() {
 				_, err := p.Lookup(context.Background(), canary)

@@ -1,4 +1,4 @@
-package sweep
+package lookup
 
 import (
 	"fmt"
@@ -13,36 +13,53 @@ import (
 	"github.com/icpmon/icpmon/scraper/ymicp"
 )
 
-// NewProvider builds the configured provider behind its rate limit and
-// backoff. Build it once per configuration: the wrapper is the one limiter
-// for the provider's host.
-func NewProvider(q config.Query, logger *slog.Logger) (*polite.Provider, error) {
-	var (
-		p   scraper.Provider
-		err error
-	)
-	switch q.Provider {
+// Hooks let the daemon count what happens inside a provider.
+type Hooks struct {
+	// OnCaptcha is told each slider captcha's outcome: miit.CaptchaSolved,
+	// miit.CaptchaRefused or miit.CaptchaNoGuess.
+	OnCaptcha func(provider, result string)
+}
+
+// NewProviders builds the configured providers, in order, each behind its
+// own rate limit and backoff. Build them once per configuration: each
+// wrapper is the one limiter for its provider's host.
+func NewProviders(q config.Query, logger *slog.Logger, hooks Hooks) ([]scraper.Provider, error) {
+	var out []scraper.Provider
+	for _, name := range q.ProviderList() {
+		p, err := newProvider(name, q, logger, hooks)
+		if err != nil {
+			return nil, fmt.Errorf("query.%s: %w", name, err)
+		}
+		out = append(out, polite.Wrap(p, polite.Options{MinInterval: q.MinInterval, ParkMin: q.Park, Logger: logger}))
+	}
+	return out, nil
+}
+
+func newProvider(name string, q config.Query, logger *slog.Logger, hooks Hooks) (scraper.Provider, error) {
+	switch name {
 	case "miit":
 		var solver captcha.Solver = captcha.Slider{}
 		if q.MIIT.Captcha == "command" {
+			var err error
 			if solver, err = captcha.NewCommand(captcha.CommandOptions{Argv: q.MIIT.CaptchaCommand}); err != nil {
-				return nil, fmt.Errorf("query.miit.captcha_command: %w", err)
+				return nil, fmt.Errorf("captcha_command: %w", err)
 			}
 		}
-		p, err = miit.New(miit.Options{BaseURL: q.MIIT.BaseURL, Timeout: q.Timeout, Solver: solver, Logger: logger})
+		var onCaptcha func(string)
+		if hooks.OnCaptcha != nil {
+			onCaptcha = func(result string) { hooks.OnCaptcha(name, result) }
+		}
+		return miit.New(miit.Options{BaseURL: q.MIIT.BaseURL, Timeout: q.Timeout, Solver: solver, Logger: logger,
+			OnCaptcha: onCaptcha, DebugDir: q.MIIT.DebugDir})
 	case "html":
-		p, err = htmlpage.New(htmlpage.Options{
+		return htmlpage.New(htmlpage.Options{
 			URL: q.HTML.URL, RowSelector: q.HTML.RowSelector, Fields: q.HTML.Fields,
 			NoRecordSelector: q.HTML.NoRecordSelector, NoRecordText: q.HTML.NoRecordText,
+			ResultSelector: q.HTML.ResultSelector, TotalSelector: q.HTML.TotalSelector, NextSelector: q.HTML.NextSelector,
 			Headers: q.HTML.Headers, Timeout: q.Timeout, Logger: logger,
 		})
 	case "ymicp":
-		p, err = ymicp.New(ymicp.Options{URL: q.YMICP.URL, Timeout: q.Timeout, Logger: logger})
-	default:
-		return nil, fmt.Errorf("query.provider: unknown provider %q", q.Provider)
+		return ymicp.New(ymicp.Options{URL: q.YMICP.URL, Timeout: q.Timeout, Logger: logger})
 	}
-	if err != nil {
-		return nil, fmt.Errorf("query.%s: %w", q.Provider, err)
-	}
-	return polite.Wrap(p, polite.Options{MinInterval: q.MinInterval, ParkMin: q.Park, Logger: logger}), nil
+	return nil, fmt.Errorf("unknown provider %q", name)
 }

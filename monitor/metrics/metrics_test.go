@@ -30,6 +30,7 @@ var (
 	t0       = time.Date(2026, 3, 2, 10, 0, 0, 0, calendar.China)
 	yes      = true
 	approved = time.Date(2026, 2, 10, 15, 30, 0, 0, calendar.China)
+	cleared  = time.Date(2026, 2, 12, 9, 0, 0, 0, calendar.China)
 )
 
 // sample has one cancellation of each shape the exposition distinguishes.
@@ -39,7 +40,7 @@ func sample() *Snapshot {
 		Counts: map[Count]int{
 			{cancellation.KindWebsite, cancellation.Pending}:  1,
 			{cancellation.KindSubject, cancellation.Approved}: 1,
-			{cancellation.KindWebsite, cancellation.Cleared}:  1,
+			{cancellation.KindWebsite, cancellation.Cleared}:  2,
 			{cancellation.KindAccess, cancellation.Rejected}:  2,
 		},
 		Tracked: []Tracked{
@@ -68,6 +69,18 @@ func sample() *Snapshot {
 				Cancellation: cancellation.Cancellation{
 					ID: "c3", Kind: cancellation.KindWebsite, Licence: "沪ICP备87654321号-2", Province: "沪",
 					Status: cancellation.Cleared, Submitted: calendar.NewDate(2025, 12, 1),
+					ApprovedAt: approved, ClearedAt: cleared,
+				},
+			},
+			// Cleared, and its website still watched: still served.
+			{
+				Cancellation: cancellation.Cancellation{
+					ID: "d4", Kind: cancellation.KindWebsite, Licence: "沪ICP备87654321号-3", Province: "沪",
+					Domains: []string{"still.example"}, Status: cancellation.Cleared, Submitted: calendar.NewDate(2025, 12, 1),
+					ApprovedAt: approved, ClearedAt: cleared,
+				},
+				Sites: []Site{
+					{Probe: cancellation.Probe{Domain: "still.example", Scheme: "http", Result: "served"}, Reachable: true},
 				},
 			},
 		},
@@ -118,6 +131,7 @@ func TestSnapshotExposition(t *testing.T) {
 icpmon_cancellation_info{domains="example.com,www.example.com",id="a1",kind="website",licence="京ICP备12345678号-1",province="京",status="pending"} 1
 icpmon_cancellation_info{domains="shop.example",id="b2",kind="subject",licence="浙ICP备\"1\\2\"号",province="浙",status="approved"} 1
 icpmon_cancellation_info{domains="",id="c3",kind="website",licence="沪ICP备87654321号-2",province="沪",status="cleared"} 1
+icpmon_cancellation_info{domains="still.example",id="d4",kind="website",licence="沪ICP备87654321号-3",province="沪",status="cleared"} 1
 # HELP icpmon_cancellation_submitted_timestamp_seconds Start (00:00 China time) of the date the application reached the communications administration.
 # TYPE icpmon_cancellation_submitted_timestamp_seconds gauge
 icpmon_cancellation_submitted_timestamp_seconds{id="a1"} %d
@@ -130,7 +144,13 @@ icpmon_cancellation_review_deadline_timestamp_seconds{id="a1"} %d
 icpmon_cancellation_review_workdays{id="a1"} 25
 # HELP icpmon_cancellation_approved_timestamp_seconds When approval was recorded by an operator or inferred from the public query.
 # TYPE icpmon_cancellation_approved_timestamp_seconds gauge
-icpmon_cancellation_approved_timestamp_seconds{id="b2"} %d
+icpmon_cancellation_approved_timestamp_seconds{id="b2"} %[4]d
+icpmon_cancellation_approved_timestamp_seconds{id="c3"} %[4]d
+icpmon_cancellation_approved_timestamp_seconds{id="d4"} %[4]d
+# HELP icpmon_cancellation_cleared_timestamp_seconds When the public query confirmed that no record is left; cleared only.
+# TYPE icpmon_cancellation_cleared_timestamp_seconds gauge
+icpmon_cancellation_cleared_timestamp_seconds{id="c3"} %[5]d
+icpmon_cancellation_cleared_timestamp_seconds{id="d4"} %[5]d
 # HELP icpmon_filing_record_present 1 when the last definite public-query lookup found the record, 0 when it proved it absent; no series while unknown.
 # TYPE icpmon_filing_record_present gauge
 icpmon_filing_record_present{id="b2"} 1
@@ -142,17 +162,19 @@ icpmon_filing_record_last_checked_timestamp_seconds{id="b2"} 1.7720000005e+09
 icpmon_cancellation_reapply_ready{id="a1"} 0
 icpmon_cancellation_reapply_ready{id="b2"} 0
 icpmon_cancellation_reapply_ready{id="c3"} 1
-# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved only.
+icpmon_cancellation_reapply_ready{id="d4"} 1
+# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.
 # TYPE icpmon_site_reachable gauge
 icpmon_site_reachable{domain="shop.example",id="b2",scheme="http"} 0
 icpmon_site_reachable{domain="shop.example",id="b2",scheme="https"} 1
+icpmon_site_reachable{domain="still.example",id="d4",scheme="http"} 1
 `,
 		calendar.NewDate(2026, 1, 5).Start().Unix(), calendar.NewDate(2026, 1, 6).Start().Unix(),
-		time.Date(2026, 2, 3, 0, 0, 0, 0, calendar.China).Unix(), approved.Unix())
+		time.Date(2026, 2, 3, 0, 0, 0, 0, calendar.China).Unix(), approved.Unix(), cleared.Unix())
 	if err := testutil.GatherAndCompare(g, strings.NewReader(want),
 		"icpmon_cancellation_info", "icpmon_cancellation_submitted_timestamp_seconds",
 		"icpmon_cancellation_review_deadline_timestamp_seconds", "icpmon_cancellation_review_workdays",
-		"icpmon_cancellation_approved_timestamp_seconds", "icpmon_filing_record_present",
+		"icpmon_cancellation_approved_timestamp_seconds", "icpmon_cancellation_cleared_timestamp_seconds", "icpmon_filing_record_present",
 		"icpmon_filing_record_last_checked_timestamp_seconds", "icpmon_cancellation_reapply_ready",
 		"icpmon_site_reachable"); err != nil {
 		t.Fatal(err)
@@ -187,14 +209,16 @@ icpmon_site_reachable{domain="shop.example",id="b2",scheme="https"} 1
 			for _, p := range m.GetLabel() {
 				l[p.GetName()] = p.GetValue()
 			}
+			site := l["scheme"] + "://" + l["domain"]
 			if m.GetGauge().GetValue() == 1 {
-				if prev, dup := hot[l["scheme"]]; dup {
-					t.Errorf("scheme %s: both %s and %s are 1", l["scheme"], prev, l["result"])
+				if prev, dup := hot[site]; dup {
+					t.Errorf("%s: both %s and %s are 1", site, prev, l["result"])
 				}
-				hot[l["scheme"]] = l["result"]
+				hot[site] = l["result"]
 			}
 		}
-		if len(mf.GetMetric()) != 16 || hot["http"] != "provider_block" || hot["https"] != "served" {
+		want := map[string]string{"http://shop.example": "provider_block", "https://shop.example": "served", "http://still.example": "served"}
+		if len(mf.GetMetric()) != 24 || !maps.Equal(hot, want) {
 			t.Errorf("probe results: %d series, hot %v", len(mf.GetMetric()), hot)
 		}
 	}
@@ -267,6 +291,16 @@ icpmon_job_interval_seconds{job="review"} 300
 	}
 	if got := testutil.ToFloat64(s.Query.requests.WithLabelValues("miit", "absent")); got != 1 {
 		t.Errorf("absent lookups = %v, want 1", got)
+	}
+	s.Query.ObserveCaptcha("miit", "no_guess")
+	if err := testutil.CollectAndCompare(s.Query.captcha, strings.NewReader(`
+# HELP icpmon_query_captcha_total Slider captchas by provider and outcome: solved (accepted), refused (a wrong answer), no_guess (the solver declined).
+# TYPE icpmon_query_captcha_total counter
+icpmon_query_captcha_total{provider="miit",result="no_guess"} 1
+icpmon_query_captcha_total{provider="miit",result="refused"} 0
+icpmon_query_captcha_total{provider="miit",result="solved"} 0
+`)); err != nil {
+		t.Error(err)
 	}
 	if err := testutil.CollectAndCompare(s.Jobs.lastSuccess, strings.NewReader(`
 # HELP icpmon_job_last_success_timestamp_seconds When the job last finished without error; absent until it has.

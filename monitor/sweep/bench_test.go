@@ -10,6 +10,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
@@ -56,13 +57,16 @@ func BenchmarkSweep10k(b *testing.B) {
 
 	q := config.Default().Query
 	q.MIIT.BaseURL, q.MinInterval = sim.URL, 0
-	provider, err := sweep.NewProvider(q, slog.New(slog.DiscardHandler))
+	providers, err := lookup.NewProviders(q, slog.New(slog.DiscardHandler), lookup.Hooks{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain, err := lookup.NewChain(providers, canaryLicen, metrics.NewSet().Query, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	sw := sweep.New(sweep.Options{
-		Store: st, Provider: provider, Recorder: metrics.NewSet().Query, Canary: canaryLicen,
-		Confirmations: q.Confirmations, Budget: subjects * perSubject,
+		Store: st, Chain: chain, Confirmations: q.Confirmations, Budget: subjects * perSubject,
 	})
 
 	// Allocations are counted during the sweeps only, on both sides: the

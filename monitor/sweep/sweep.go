@@ -2,10 +2,12 @@
 // the public query system and turns definite answers into evidence and, when
 // the evidence is strong enough, into status changes.
 //
-// The rules that keep it honest: an unknown lookup changes nothing but the
-// note of why it was unknown; an absence counts only when the canary lookup
-// of the same sweep came back present; and an absence changes a status only
-// after it was seen in Confirmations separate sweeps.
+// The rules that keep it honest: what an answer proves is package evidence's
+// to say, and an absence counts only once package lookup's canary bracket
+// vouched for it (a canary lookup after it, on the same provider, came back
+// present); an unknown lookup changes nothing but the note of why it was
+// unknown; and an absence changes a status only after it was seen in
+// Confirmations separate sweeps.
 package sweep
 
 import (
@@ -13,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -20,6 +23,8 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/evidence"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/scraper"
 )
 
@@ -29,26 +34,19 @@ type Store interface {
 	Update(ctx context.Context, id, actor string, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error)
 }
 
-// Recorder counts lookups for the metrics of interface.md.
-type Recorder interface {
-	// ObserveLookup counts one lookup: result is "present", "absent" or a scraper.Reason.
-	ObserveLookup(provider, result string)
-	// SetCanary records whether the sweep's canary lookup came back present.
-	SetCanary(ok bool)
-}
-
 // Options configure a sweep.
 type Options struct {
-	Store    Store
-	Provider scraper.Provider
-	Recorder Recorder
-	// Canary is a licence known to be filed; it must come back present for
-	// any absence of the same sweep to be trusted.
-	Canary string
+	Store Store
+	// Chain is the providers, in order, and the canary that brackets their absences.
+	Chain *lookup.Chain
 	// Confirmations is how many separate sweeps must see an absence before it changes a status.
 	Confirmations int
-	// Budget caps the lookups of one sweep (the canary excluded), most urgent first.
+	// Budget caps the lookups of one sweep (canaries excluded), most urgent first.
 	Budget int
+	// Batch is how many absences a provider may give before the canary is
+	// looked up again to vouch for them [8]. Absences are rare; a smaller
+	// batch costs lookups, a larger one discards more when a ban starts.
+	Batch  int
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -64,10 +62,13 @@ func New(o Options) *Sweep {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Batch <= 0 {
+		o.Batch = 8
+	}
 	return &Sweep{o: o}
 }
 
-const actor = "job:query"
+var actor = cancellation.JobActor("query")
 
 // Name names the job in metrics and logs.
 func (s *Sweep) Name() string { return "query" }
@@ -83,25 +84,40 @@ func (s *Sweep) Run(ctx context.Context) error {
 		return nil
 	}
 	id := sweepID(s.o.Now())
-	trusted, err := s.canary(ctx)
-	if err != nil {
-		// The provider proved nothing, not even about a filed licence: the
-		// rest of the sweep would only knock on a closed door.
-		s.o.Logger.Warn("canary lookup unknown; sweep skipped", "canary", s.o.Canary, "reason", scraper.ReasonOf(err), "err", err)
+	session := s.o.Chain.Session(s.o.Batch)
+	if err := session.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// No provider proved even a filed licence present: the rest of the
+		// sweep would only knock on closed doors.
+		s.o.Logger.Warn("canary lookup failed on every provider; sweep skipped", "err", err)
 		return nil
 	}
 	var failed int
 	for _, g := range groups {
+		q, err := question(g)
+		if err != nil {
+			failed++
+			s.o.Logger.Error("plan lookup", "query", g.query, "err", err)
+			continue
+		}
+		q.Done = func(o lookup.Outcome) {
+			for i, c := range g.members {
+				if err := s.apply(ctx, c.ID, id, o, o.Verdicts[i]); err != nil {
+					failed++
+					s.o.Logger.Error("record lookup evidence", "id", c.ID, "err", err)
+				}
+			}
+		}
+		session.Ask(ctx, q)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		ans, lerr := s.lookup(ctx, g.query)
-		for _, c := range g.members {
-			if err := s.apply(ctx, c.ID, id, ans, lerr, trusted); err != nil {
-				failed++
-				s.o.Logger.Error("record lookup evidence", "id", c.ID, "err", err)
-			}
-		}
+	}
+	session.Finish(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d cancellations could not be updated", failed)
@@ -109,72 +125,64 @@ func (s *Sweep) Run(ctx context.Context) error {
 	return nil
 }
 
-// canary looks the canary up. It returns whether absences may be trusted in
-// this sweep; an error means the lookup itself was unknown.
-func (s *Sweep) canary(ctx context.Context) (bool, error) {
-	ans, err := s.lookup(ctx, s.o.Canary)
-	ok := err == nil && ans.Present()
-	s.o.Recorder.SetCanary(ok)
-	if err == nil && !ok {
-		// A filed licence came back absent: the silent empty answer of a
-		// blacklisted client (domain.md §1.5). Presences still count.
-		s.o.Logger.Warn("canary came back absent; absences in this sweep are not trusted", "canary", s.o.Canary)
+// question asks for a group's subject, judged for each member: the subject
+// itself for a subject cancellation, its own number for the others.
+func question(g group) (lookup.Question, error) {
+	asked, err := evidence.SubjectKey(g.query)
+	if err != nil {
+		return lookup.Question{}, err
 	}
-	return ok, err
+	q := lookup.Question{Asked: asked}
+	for _, c := range g.members {
+		want, err := evidence.LicenceKey(c.Licence)
+		if err != nil {
+			return lookup.Question{}, fmt.Errorf("%s: %w", c.ID, err)
+		}
+		q.Wants = append(q.Wants, want)
+	}
+	return q, nil
 }
 
-func (s *Sweep) lookup(ctx context.Context, query string) (scraper.Answer, error) {
-	ans, err := s.o.Provider.Lookup(ctx, query)
-	result := "absent"
-	switch {
-	case err != nil:
-		result = string(scraper.ReasonOf(err))
-	case ans.Present():
-		result = "present"
-	}
-	s.o.Recorder.ObserveLookup(s.o.Provider.Name(), result)
-	return ans, err
-}
-
-// apply records one lookup's outcome on one cancellation.
-func (s *Sweep) apply(ctx context.Context, id, sweep string, ans scraper.Answer, lerr error, trusted bool) error {
+// apply records one verdict on one cancellation.
+func (s *Sweep) apply(ctx context.Context, id, sweep string, o lookup.Outcome, v evidence.Verdict) error {
 	now := s.o.Now()
 	_, err := s.o.Store.Update(ctx, id, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 		if !c.Status.Active() {
 			return cancellation.Event{}, nil // changed under us (an operator acted): nothing to add
 		}
-		if lerr != nil {
-			c.Record.UnknownAt, c.Record.UnknownReason = now, string(scraper.ReasonOf(lerr))
-			return cancellation.Event{}, nil
+		switch v.Result {
+		case evidence.Present:
+			return present(c, o.Provider, v.Matches, now), nil
+		case evidence.Absent:
+			return s.absent(c, sweep, o, v, now)
 		}
-		matches := Matching(*c, ans.Records)
-		if len(matches) > 0 {
-			return present(c, matches, now), nil
+		was := c.Record.UnknownReason
+		c.Record.UnknownAt, c.Record.UnknownReason = now, string(v.Reason)
+		if v.Reason == scraper.SilentBanSuspected && was != c.Record.UnknownReason {
+			// The one unknown worth a line of history: an absence that was
+			// reported and then thrown out.
+			return cancellation.Event{At: now, Action: "record", Detail: "absence discarded: " + v.Why}, nil
 		}
-		if !trusted {
-			c.Record.UnknownAt, c.Record.UnknownReason = now, "canary_failed"
-			return cancellation.Event{}, nil
-		}
-		return s.absent(c, sweep, now), nil
+		return cancellation.Event{}, nil
 	})
 	return err
 }
 
-func present(c *cancellation.Cancellation, matches []string, now time.Time) cancellation.Event {
+func present(c *cancellation.Cancellation, provider string, matches []string, now time.Time) cancellation.Event {
 	was := c.Record.Present
 	yes := true
-	c.Record.Present, c.Record.CheckedAt, c.Record.Licences = &yes, now, matches
+	c.Record.Present, c.Record.CheckedAt, c.Record.Licences, c.Record.Provider = &yes, now, matches, provider
 	c.Record.AbsentSweeps, c.Record.FirstAbsentAt = 0, time.Time{}
 	if was != nil && *was {
 		return cancellation.Event{}
 	}
-	return cancellation.Event{At: now, Action: "record", Detail: "public query returned " + strings.Join(matches, ", ")}
+	return cancellation.Event{At: now, Action: "record", Detail: fmt.Sprintf("public query (%s) returned %s", provider, strings.Join(matches, ", "))}
 }
 
-func (s *Sweep) absent(c *cancellation.Cancellation, sweep string, now time.Time) cancellation.Event {
+func (s *Sweep) absent(c *cancellation.Cancellation, sweep string, o lookup.Outcome, v evidence.Verdict, now time.Time) (cancellation.Event, error) {
 	no := false
 	was := c.Record.Present
-	c.Record.Present, c.Record.CheckedAt, c.Record.Licences = &no, now, nil
+	c.Record.Present, c.Record.CheckedAt, c.Record.Licences, c.Record.Provider = &no, now, nil, o.Provider
 	if c.Record.LastSweep != sweep {
 		c.Record.AbsentSweeps++
 		c.Record.LastSweep = sweep
@@ -183,28 +191,35 @@ func (s *Sweep) absent(c *cancellation.Cancellation, sweep string, now time.Time
 		c.Record.FirstAbsentAt = now
 	}
 	n, need := c.Record.AbsentSweeps, s.o.Confirmations
-	detail := fmt.Sprintf("public query returned no record for %s (%d of %d confirmations, canary present)", c.Licence, min(n, need), need)
+	detail := fmt.Sprintf("public query (%s) proved no record for %s (%d of %d confirmations): %s; %s",
+		o.Provider, c.Licence, min(n, need), need, v.Why, o.Bracket)
 	if c.Kind == cancellation.KindAccess || n < need {
 		// Cancelling access leaves the MIIT record in place, so its absence
 		// proves nothing about this cancellation.
 		if was != nil && !*was {
-			return cancellation.Event{}
+			return cancellation.Event{}, nil
 		}
-		return cancellation.Event{At: now, Action: "record", Detail: detail}
+		return cancellation.Event{At: now, Action: "record", Detail: detail}, nil
 	}
+	var (
+		ev  cancellation.Event
+		err error
+	)
 	switch c.Status {
 	case cancellation.Pending:
-		c.Status, c.ApprovedAt, c.ApprovedBy = cancellation.Approved, c.Record.FirstAbsentAt, "inferred"
+		ev, err = c.Transition(cancellation.Approved, c.Record.FirstAbsentAt, actor, "approval inferred: "+detail)
 		// Clearing needs its own confirmations, all seen after approval.
 		c.Record.AbsentSweeps, c.Record.FirstAbsentAt = 0, time.Time{}
-		return cancellation.Event{At: now, Action: "approve", From: cancellation.Pending, To: cancellation.Approved,
-			Detail: "approval inferred: " + detail}
 	case cancellation.Approved:
-		c.Status, c.ClearedAt = cancellation.Cleared, now
-		return cancellation.Event{At: now, Action: "clear", From: cancellation.Approved, To: cancellation.Cleared,
-			Detail: "cleared, a new filing may be made: " + detail}
+		ev, err = c.Transition(cancellation.Cleared, now, actor, "cleared, a new filing may be made: "+detail)
+	default:
+		return cancellation.Event{}, errors.New("absent applied to an inactive cancellation")
 	}
-	return cancellation.Event{}
+	if err != nil {
+		return cancellation.Event{}, err
+	}
+	ev.At = now
+	return ev, nil
 }
 
 // group is one lookup and the cancellations it answers for.
@@ -253,27 +268,6 @@ func urgency(a, b cancellation.Cancellation) int {
 		return 1
 	}
 	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.Submitted, b.Submitted), cmp.Compare(a.ID, b.ID))
-}
-
-// Matching returns the licences among records that keep c's filing alive: for
-// a subject, any record of the subject; for a website or access, its own number.
-func Matching(c cancellation.Cancellation, records []scraper.Record) []string {
-	subject := cancellation.SubjectOf(c.Licence)
-	var out []string
-	for _, r := range records {
-		lic := cancellation.NormaliseLicence(r.Licence)
-		var hit bool
-		if c.Kind == cancellation.KindSubject {
-			hit = cancellation.SubjectOf(r.MainLicence) == subject || cancellation.SubjectOf(lic) == subject
-		} else {
-			hit = lic == c.Licence
-		}
-		if hit && !slices.Contains(out, lic) {
-			out = append(out, lic)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // sweepID names one sweep, so that one sweep never counts an absence twice.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/sweep"
@@ -53,18 +54,23 @@ func newWorld(t *testing.T) *world {
 	rs := redistest.Start(t)
 	sim := miitsim.New(miitsim.Options{Seed: 7})
 	t.Cleanup(sim.Close)
-	client, err := miit.New(miit.Options{BaseURL: sim.URL, Timeout: 20 * time.Second, Solver: captcha.Slider{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &world{t: t, sim: sim, store: store.New(rs.Client(t), "sweeptest"), rec: &counter{lookups: map[string]int{}},
 		now: time.Date(2026, 11, 20, 10, 0, 0, 0, calendar.China)}
-	w.sweep = sweep.New(sweep.Options{
-		Store: w.store, Provider: client, Recorder: w.rec,
-		Canary: canary, Confirmations: 2, Budget: 100, Now: func() time.Time { return w.now },
-	})
+	w.use(100, mustMIIT(t, sim))
 	w.file(canary+"-9", "mi.cn")
 	return w
+}
+
+// use makes the world's sweep ask providers, in order, within budget.
+func (w *world) use(budget int, providers ...scraper.Provider) {
+	w.t.Helper()
+	chain, err := lookup.NewChain(providers, canary, w.rec, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.sweep = sweep.New(sweep.Options{
+		Store: w.store, Chain: chain, Confirmations: 2, Budget: budget, Now: func() time.Time { return w.now },
+	})
 }
 
 // file puts a filing record into the simulated public query.
@@ -156,8 +162,8 @@ func TestOneSweepCountsOneAbsence(t *testing.T) {
 	a := w.track(cancellation.KindWebsite, "沪ICP备2024000001号-1")
 	b := w.track(cancellation.KindWebsite, "沪ICP备2024000001号-2")
 	w.run()
-	if got := w.sim.Requests()[miitsim.Query]; got != 2 {
-		t.Errorf("query requests = %d, want 2 (canary + one subject)", got)
+	if got := w.sim.Requests()[miitsim.Query]; got != 3 {
+		t.Errorf("query requests = %d, want 3 (canary, one subject, the canary that vouches for its absence)", got)
 	}
 	for _, id := range []string{a, b} {
 		if c := w.get(id); c.Record.AbsentSweeps != 1 || c.Status != cancellation.Pending {
@@ -241,8 +247,7 @@ func TestBudgetLooksUpTheMostUrgentFirst(t *testing.T) {
 	if _, err := w.store.Transition(context.Background(), approved, cancellation.Approved, w.now, "test", "operator"); err != nil {
 		t.Fatal(err)
 	}
-	w.sweep = sweep.New(sweep.Options{Store: w.store, Provider: mustMIIT(t, w.sim), Recorder: w.rec, Canary: canary,
-		Confirmations: 2, Budget: 1, Now: func() time.Time { return w.now }})
+	w.use(1, mustMIIT(t, w.sim))
 	w.run()
 	if c := w.get(approved); c.Record.State() != "absent" {
 		t.Errorf("approved cancellation not looked up first: %s", c.Record.State())
