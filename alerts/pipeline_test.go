@@ -43,6 +43,12 @@ const (
 	servedDomain    = "served.example.com"
 	servedSubmitted = "2026-10-19"
 
+	// Approved, then cleared by the query job once MIIT drops its record, and
+	// still served: issue 12, case 5.
+	clearedLicence   = "京ICP备44444444号-1"
+	clearedDomain    = "cleared.example.com"
+	clearedSubmitted = "2026-10-20"
+
 	lingeringLicence   = "京ICP备33333333号"
 	lingeringDomain    = "lingering.example.com"
 	lingeringSubmitted = "2026-10-09"
@@ -60,10 +66,11 @@ const (
 // MIIT simulator and local websites; Prometheus with a copy of the shipped
 // rules (only for: and keep_firing_for: shortened); Alertmanager notifying a
 // webhook that the test serves. It tracks an overdue pending cancellation, an
-// approved one whose site is still served and an approved one whose record
-// lingers, and checks that exactly their alerts reach the webhook, with the
-// labels and annotations on-call needs, and that approving the pending one
-// and blocking the site resolve theirs.
+// approved one whose site is still served, one approved and then cleared
+// whose site is still served, and an approved one whose record lingers, and
+// checks that exactly their alerts reach the webhook, with the labels and
+// annotations on-call needs, and that approving the pending one and blocking
+// the sites resolve theirs.
 func TestPipeline(t *testing.T) {
 	began := time.Now()
 	env := newPipelineEnv(t)
@@ -84,16 +91,17 @@ func TestPipeline(t *testing.T) {
 		{Licence: "京ICP备10046444号-9", Domain: "canary.example.com", UnitName: "金丝雀科技有限公司"},
 		{Licence: overdueLicence, Domain: overdueDomain, UnitName: "逾期科技有限公司"},
 		{Licence: servedLicence, Domain: servedDomain, UnitName: "在线科技有限公司"},
+		{Licence: clearedLicence, Domain: clearedDomain, UnitName: "注销科技有限公司"},
 		{Licence: lingeringLicence + "-1", Domain: lingeringDomain, UnitName: "滞留科技有限公司"},
 	} {
 		sim.AddRecord(r)
 	}
 
-	cert, caFile := env.certificate(overdueDomain, servedDomain, lingeringDomain)
+	cert, caFile := env.certificate(overdueDomain, servedDomain, clearedDomain, lingeringDomain)
 	served, blocked := env.site(cert), env.site(cert)
 	blocked.blocked.Store(true)
 	resolve := map[string]string{}
-	served.serve(resolve, servedDomain)
+	served.serve(resolve, servedDomain, clearedDomain)
 	blocked.serve(resolve, overdueDomain, lingeringDomain)
 
 	config := env.render("icpmon.yml.tmpl", map[string]any{"RedisURL": rs.URL(), "MIITURL": sim.URL, "Resolve": resolve})
@@ -124,7 +132,16 @@ func TestPipeline(t *testing.T) {
 	lingeringID := cli("track", "add", "--kind", "subject", "--licence", lingeringLicence,
 		"--domain", lingeringDomain, "--submitted", lingeringSubmitted)
 	cli("track", "approve", lingeringID, "--at", lingeringApproved)
-	step(fmt.Sprintf("tracked: overdue %s, served %s, lingering %s", overdueID, servedID, lingeringID))
+	// Approved while MIIT still lists it, so that no sweep infers the
+	// approval first; then MIIT drops the record and the next sweep clears it.
+	clearedID := cli("track", "add", "--kind", "website", "--licence", clearedLicence,
+		"--domain", clearedDomain, "--submitted", clearedSubmitted)
+	clearedApproved := chinaToday()
+	cli("track", "approve", clearedID)
+	if n := sim.DeleteLicence(clearedLicence); n != 1 {
+		t.Fatalf("the simulator dropped %d records of %s, want 1", n, clearedLicence)
+	}
+	step(fmt.Sprintf("tracked: overdue %s, served %s, cleared %s, lingering %s", overdueID, servedID, clearedID, lingeringID))
 
 	hook := &inbox{}
 	webhook := httptest.NewServer(hook)
@@ -160,6 +177,16 @@ func TestPipeline(t *testing.T) {
 		return err == nil && len(s) == 1 && s[0].float() == 1
 	})
 	step("Prometheus scrapes icpmon")
+	// The rules are loaded only once the cancellation is cleared and its site,
+	// still served, has been probed since: what pages for it pages for a
+	// cleared cancellation.
+	env.waitFor("the cleared cancellation's site is reachable in Prometheus", alertTimeout, func() bool {
+		s, err := env.promQuery(promURL, fmt.Sprintf(
+			`icpmon_site_reachable{id=%q} == 1 and on (id) icpmon_cancellation_info{status="cleared"}`, clearedID))
+		return err == nil && len(s) == 2
+	})
+	clearedOn := chinaToday()
+	step("cancellation " + clearedID + " cleared, its site still served")
 	loadShortenedRules(t, env, rulesDir, promURL)
 	step("rules loaded")
 
@@ -172,6 +199,13 @@ func TestPipeline(t *testing.T) {
 	}
 	for _, k := range servedKeys {
 		expected[k] = expectReachable(servedID, k.scheme, servedApproved, servedApprovedAfter)
+	}
+	clearedKeys := []alertKey{
+		{alertname: "ICPSiteReachableAfterCancellation", id: clearedID, domain: clearedDomain, scheme: "http"},
+		{alertname: "ICPSiteReachableAfterCancellation", id: clearedID, domain: clearedDomain, scheme: "https"},
+	}
+	for _, k := range clearedKeys {
+		expected[k] = expectReachableCleared(clearedID, k.scheme, []string{clearedApproved, clearedOn}, []string{clearedApproved, clearedOn})
 	}
 	lingering := alertKey{alertname: "ICPFilingRecordLingering", id: lingeringID}
 	expected[lingering] = expectLingering(lingeringID)
@@ -203,11 +237,11 @@ func TestPipeline(t *testing.T) {
 	}
 	checkNothingElse(t, hook, expected)
 
-	// Resolve: the operator records the approval; the provider blocks the site.
+	// Resolve: the operator records the approval; the provider blocks the sites.
 	cli("track", "approve", overdueID)
 	served.blocked.Store(true)
-	step("pending cancellation approved, served site blocked")
-	resolving := append([]alertKey{overdue}, servedKeys...)
+	step("pending cancellation approved, served sites blocked")
+	resolving := slices.Concat([]alertKey{overdue}, servedKeys, clearedKeys)
 	env.waitFor(fmt.Sprintf("the webhook receives %v resolved", resolving), alertTimeout, func() bool {
 		for _, k := range resolving {
 			if _, ok := hook.received(k, "resolved", "resolved"); !ok {
@@ -451,10 +485,6 @@ func expectOverdue(t *testing.T, id string) wantAlert {
 }
 
 func expectReachable(id, scheme string, approvedDays ...string) wantAlert {
-	days := make([]string, len(approvedDays))
-	for i, d := range approvedDays {
-		days[i] = regexp.QuoteMeta(d)
-	}
 	return wantAlert{
 		labels: map[string]string{
 			"alertname": "ICPSiteReachableAfterCancellation", "severity": "page", "job": "icpmon", "id": id,
@@ -465,9 +495,36 @@ func expectReachable(id, scheme string, approvedDays ...string) wantAlert {
 			literal(fmt.Sprintf("The website %s answered itself over %s,", servedDomain, scheme)),
 			literal(fmt.Sprintf("the website cancellation %s of %s", id, servedLicence)),
 			// Approved today, China time: a midnight may fall during the approval.
-			regexp.MustCompile(`was approved on (` + strings.Join(days, "|") + `) and`),
+			regexp.MustCompile(`was approved on ` + oneOf(approvedDays) + ` and the reach grace has passed\. Serving`),
 		},
 	}
+}
+
+// expectReachableCleared is the same alert for the site of a cancellation
+// whose record has been cleared since: it names the clearing as well.
+func expectReachableCleared(id, scheme string, approvedDays, clearedDays []string) wantAlert {
+	return wantAlert{
+		labels: map[string]string{
+			"alertname": "ICPSiteReachableAfterCancellation", "severity": "page", "job": "icpmon", "id": id,
+			"kind": "website", "licence": clearedLicence, "province": "京", "domain": clearedDomain, "scheme": scheme,
+		},
+		summary: clearedDomain + " of " + clearedLicence + " is still served after its cancellation was approved",
+		facts: []*regexp.Regexp{
+			literal(fmt.Sprintf("The website %s answered itself over %s,", clearedDomain, scheme)),
+			literal(fmt.Sprintf("the website cancellation %s of %s", id, clearedLicence)),
+			regexp.MustCompile(`was approved on ` + oneOf(approvedDays) + ` and the reach grace has passed; ` +
+				`the public query has since confirmed that its filing is gone \(cleared on ` + oneOf(clearedDays) + `\)\. Serving`),
+		},
+	}
+}
+
+// oneOf matches any of days, China dates around a midnight.
+func oneOf(days []string) string {
+	quoted := make([]string, len(days))
+	for i, d := range days {
+		quoted[i] = regexp.QuoteMeta(d)
+	}
+	return "(" + strings.Join(quoted, "|") + ")"
 }
 
 func expectLingering(id string) wantAlert {

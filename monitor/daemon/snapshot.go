@@ -56,7 +56,8 @@ func (d *daemon) afterJob(ctx context.Context, j Job, err error) {
 }
 
 // take reads the active cancellations, the cleared ones (some stay shown for
-// metrics.cleared_retention) and the counts, and measures the pending ones.
+// metrics.cleared_retention, or while their websites are watched) and the
+// counts, and measures the pending ones.
 func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, error) {
 	counts, err := src.store.Counts(ctx)
 	if err != nil {
@@ -101,11 +102,19 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 	n := len(s.Tracked)
 	keepSince := now.Add(-src.cfg.Metrics.ClearedRetention)
 	for _, c := range cleared {
-		if !c.ClearedAt.Before(keepSince) {
-			t := metrics.Tracked{Cancellation: c}
-			dropProbes(&t)
-			s.Tracked = append(s.Tracked, t)
+		// The reach job drops a cleared cancellation's latest probes when its
+		// watch ends (monitor/reach.WatchedUntil): until then its sites, and
+		// the info series their alert joins, stay whatever the retention.
+		watched := len(c.Probes) > 0
+		if !watched && c.ClearedAt.Before(keepSince) {
+			continue
 		}
+		t := metrics.Tracked{Cancellation: c}
+		if watched {
+			t.Sites = sites(c, src.cfg.Reach.Grace)
+		}
+		dropProbes(&t)
+		s.Tracked = append(s.Tracked, t)
 	}
 	slices.SortFunc(s.Tracked[n:], byID)
 	return s, nil

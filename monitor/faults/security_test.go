@@ -252,7 +252,7 @@ func TestProbesOnlyTrackedDomains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := reach.New(reach.Options{Store: w.store, Prober: p, ClearedRetention: 24 * time.Hour})
+	job := reach.New(reach.Options{Store: w.store, Prober: p, WatchAfterClear: 24 * time.Hour})
 	if err := job.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -263,15 +263,15 @@ func TestProbesOnlyTrackedDomains(t *testing.T) {
 	if got := rec.seen(); !slices.Equal(got, want) {
 		t.Errorf("hosts asked for:\n  %v\nwant exactly:\n  %v", got, want)
 	}
-	// Past the retention the cleared one is left alone too.
+	// Past its watch (a day after the clearing and its site's last answer) the cleared one is left alone too.
 	rec.hosts = map[string]int{}
-	later := reach.New(reach.Options{Store: w.store, Prober: p, ClearedRetention: 24 * time.Hour,
+	later := reach.New(reach.Options{Store: w.store, Prober: p, WatchAfterClear: 24 * time.Hour,
 		Now: func() time.Time { return time.Now().Add(48 * time.Hour) }})
 	if err := later.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := rec.seen(); slices.Contains(got, "http://cleared.example.com") || slices.Contains(got, "https://cleared.example.com") {
-		t.Errorf("a cleared cancellation past its retention was probed: %v", got)
+		t.Errorf("a cleared cancellation past its watch was probed: %v", got)
 	}
 	res := audit(t, w.rdb, ids)
 	if hop := res.cs["s-approved"].Probes; !slices.ContainsFunc(hop, func(p cancellation.Probe) bool {

@@ -20,7 +20,8 @@ type Snapshot struct {
 	// over all of them, not only the active ones.
 	Counts map[Count]int
 	// Tracked are the active cancellations, then the cleared ones still within
-	// metrics.cleared_retention; each group sorted by ID.
+	// metrics.cleared_retention or whose websites are still watched
+	// (reach.watch_after_clear); each group sorted by ID.
 	Tracked []Tracked
 	// PerCancellation chooses the per-cancellation families exposed
 	// (metrics.per_cancellation); "" means all.
@@ -68,7 +69,8 @@ type Tracked struct {
 	// starts to count as lingering: approved subject and website
 	// cancellations only, zero otherwise.
 	LingerDeadline time.Time
-	// Sites are the latest probes of an approved cancellation, one per domain and scheme.
+	// Sites are the latest probes of an approved cancellation, or of a
+	// cleared one still watched, one per domain and scheme.
 	Sites []Site
 }
 
@@ -116,8 +118,15 @@ var families = []family{
 		}
 	}},
 	{"icpmon_cancellation_approved_timestamp_seconds", "When approval was recorded by an operator or inferred from the public query.", true, func(w *textWriter, t *Tracked) {
-		if t.Status == cancellation.Approved && !t.ApprovedAt.IsZero() {
+		// Cleared ones keep it: the grace counts from approval, and the
+		// alert on a site still served after clearing names the date.
+		if (t.Status == cancellation.Approved || t.Status == cancellation.Cleared) && !t.ApprovedAt.IsZero() {
 			w.idSample(t.ID, seconds(t.ApprovedAt))
+		}
+	}},
+	{"icpmon_cancellation_cleared_timestamp_seconds", "When the public query confirmed that no record is left; cleared only.", true, func(w *textWriter, t *Tracked) {
+		if t.Status == cancellation.Cleared && !t.ClearedAt.IsZero() {
+			w.idSample(t.ID, seconds(t.ClearedAt))
 		}
 	}},
 	{"icpmon_filing_record_present", "1 when the last definite public-query lookup found the record, 0 when it proved it absent; no series while unknown.", true, func(w *textWriter, t *Tracked) {
@@ -138,7 +147,7 @@ var families = []family{
 	{"icpmon_cancellation_reapply_ready", "1 once cleared-grade evidence says a new filing may be made, 0 while the cancellation is active.", false, func(w *textWriter, t *Tracked) {
 		w.idSample(t.ID, boolValue(t.Status == cancellation.Cleared))
 	}},
-	{"icpmon_site_reachable", "1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved only.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_site_reachable", "1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.", true, func(w *textWriter, t *Tracked) {
 		for _, s := range t.Sites {
 			w.start()
 			w.label("domain", s.Domain)
@@ -147,7 +156,7 @@ var families = []family{
 			w.value(boolValue(s.Reachable))
 		}
 	}},
-	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result; approved only.", false, func(w *textWriter, t *Tracked) {
+	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result; approved, and cleared while reach.watch_after_clear watches them.", false, func(w *textWriter, t *Tracked) {
 		for _, s := range t.Sites {
 			for _, r := range prober.Results() {
 				w.start()

@@ -29,7 +29,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
-const retention = 7 * 24 * time.Hour
+// watch is reach.watch_after_clear in these tests.
+const watch = 7 * 24 * time.Hour
 
 // hits counts the requests each local website received, by scheme://host.
 type hits struct {
@@ -214,7 +215,7 @@ func TestRunProbesWhatIsWatched(t *testing.T) {
 	clearAt(t, st, "fresh", now.Add(-time.Hour))
 	// Cleared long ago, but written just now: the clearing is what counts.
 	track(t, st, "stale", "苏ICP备10000006号-1", cancellation.Approved, "stale.example.cn")
-	clearAt(t, st, "stale", now.Add(-retention-time.Hour))
+	clearAt(t, st, "stale", now.Add(-watch-time.Hour))
 
 	p := w.newProber(map[string]string{
 		"blocked.example.cn:80": w.block, "blocked.example.cn:443": w.closed,
@@ -224,7 +225,7 @@ func TestRunProbesWhatIsWatched(t *testing.T) {
 		"fresh.example.cn:80": w.site, "fresh.example.cn:443": w.closed,
 		"stale.example.cn:80": w.site, "stale.example.cn:443": w.tlsSite,
 	})
-	job := reach.New(reach.Options{Store: st, Prober: p, ClearedRetention: retention, Now: func() time.Time { return now }})
+	job := reach.New(reach.Options{Store: st, Prober: p, WatchAfterClear: watch, Now: func() time.Time { return now }})
 	if err := job.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -261,17 +262,30 @@ func TestRunProbesWhatIsWatched(t *testing.T) {
 		t.Errorf("probe events of blocked: %q", ev)
 	}
 
-	// Past the retention of the fresh one's clearing, only the approved are probed.
-	later := now.Add(retention + time.Hour)
-	job = reach.New(reach.Options{Store: st, Prober: p, ClearedRetention: retention, Now: func() time.Time { return later }})
+	// Past the watch after the fresh one's clearing and its site's last
+	// answer, only the approved are probed; the fresh one's latest probes
+	// are dropped, its history keeps them.
+	later := now.Add(watch + time.Hour)
+	job = reach.New(reach.Options{Store: st, Prober: p, WatchAfterClear: watch, Now: func() time.Time { return later }})
 	if err := job.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.hits.of("http://fresh.example.cn"); got != 1 {
-		t.Errorf("a cleared site probed %d times in all, want once: not past its retention", got)
+		t.Errorf("a cleared site probed %d times in all, want once: its watch is over", got)
 	}
 	if got := w.hits.of("http://example.com"); got != 2 {
 		t.Errorf("an approved site probed %d times in two runs, want 2", got)
+	}
+	fresh := get(t, st, "fresh")
+	if len(fresh.Probes) != 0 || len(fresh.ProbeHistory) != 2 {
+		t.Errorf("fresh after its watch: latest %q, %d in history; want none latest, both kept", results(fresh), len(fresh.ProbeHistory))
+	}
+	if ev := probeEvents(t, st, "fresh"); len(ev) != 2 || !strings.HasPrefix(ev[1], "watch ended: cleared ") ||
+		!strings.Contains(ev[1], ", a website last served ") || !strings.HasSuffix(ev[1], "reach.watch_after_clear 168h0m0s") {
+		t.Errorf("probe events of fresh: %q", ev)
+	}
+	if stale := get(t, st, "stale"); stale.Version != 2 {
+		t.Errorf("stale, never watched, was written %d times since its clearing", stale.Version-2)
 	}
 }
 
@@ -289,7 +303,7 @@ func TestRunRecordsAnEventOnlyWhenAResultChanges(t *testing.T) {
 	}))
 	t.Cleanup(flip.Close)
 	track(t, st, "site", "京ICP备10000001号-1", cancellation.Approved, "shop.example.cn")
-	job := reach.New(reach.Options{Store: st, ClearedRetention: retention,
+	job := reach.New(reach.Options{Store: st, WatchAfterClear: watch,
 		Prober: w.newProber(map[string]string{"shop.example.cn:80": flip.Listener.Addr().String(), "shop.example.cn:443": w.closed})})
 	run := func() cancellation.Cancellation {
 		t.Helper()
@@ -349,7 +363,7 @@ func TestRunCutShortRecordsNothing(t *testing.T) {
 	track(t, st, "silent", "京ICP备10000001号-1", cancellation.Approved, "silent.example.cn")
 	before := get(t, st, "silent")
 	silent := l.Addr().String()
-	job := reach.New(reach.Options{Store: st, ClearedRetention: retention,
+	job := reach.New(reach.Options{Store: st, WatchAfterClear: watch,
 		Prober: w.newProber(map[string]string{"silent.example.cn:80": silent, "silent.example.cn:443": silent})})
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -429,8 +443,9 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 	add(prober.Reset, 2)          // 9-10
 	add(prober.ProviderBlock, 20) // 11-30: answers push out answers only
 	got := history(c, "a.example", "http", t0)
-	want := []string{"timeout@1", "timeout@2", "timeout@3", "reset@9", "reset@10"}
-	for m := 24; m <= 30; m++ {
+	// ... but the last time the site was served stays, for WatchedUntil.
+	want := []string{"timeout@1", "timeout@2", "timeout@3", "served@8", "reset@9", "reset@10"}
+	for m := 25; m <= 30; m++ {
 		want = append(want, fmt.Sprintf("provider_block@%d", m))
 	}
 	if len(want) != reach.HistoryPerTarget || !slices.Equal(got, want) {
@@ -456,6 +471,20 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 		got[len(got)-1] != fmt.Sprintf("served@%d", reach.HistoryPerTarget+2) {
 		t.Errorf("history %q: want the older answer dropped before any failure", got)
 	}
+
+	// A site served once, then never again: the one answer outlives every
+	// failure after it.
+	c = &cancellation.Cancellation{}
+	minute = 0
+	add(prober.Served, 1)
+	add(prober.Timeout, 3*reach.HistoryPerTarget)
+	got = history(c, "a.example", "http", t0)
+	if len(got) != reach.HistoryPerTarget || got[0] != "served@1" || got[1] != fmt.Sprintf("timeout@%d", 2*reach.HistoryPerTarget+3) {
+		t.Errorf("history %q: want the one answer and the newest timeouts", got)
+	}
+	if served := reach.LastServed(*c); !served.Equal(t0.Add(time.Minute)) {
+		t.Errorf("last served %v, want minute 1", served)
+	}
 }
 
 func TestRunSkipsACancellationRemovedMeanwhile(t *testing.T) {
@@ -474,7 +503,7 @@ func TestRunSkipsACancellationRemovedMeanwhile(t *testing.T) {
 		_, _ = io.WriteString(rw, "going")
 	}))
 	t.Cleanup(removing.Close)
-	job := reach.New(reach.Options{Store: st, ClearedRetention: retention, Prober: w.newProber(map[string]string{
+	job := reach.New(reach.Options{Store: st, WatchAfterClear: watch, Prober: w.newProber(map[string]string{
 		"kept.example.cn:80": w.site, "kept.example.cn:443": w.closed,
 		"gone.example.cn:80": removing.Listener.Addr().String(), "gone.example.cn:443": w.closed,
 	})})
@@ -486,5 +515,111 @@ func TestRunSkipsACancellationRemovedMeanwhile(t *testing.T) {
 	}
 	if _, err := st.Get(context.Background(), "gone"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the removed cancellation: %v", err)
+	}
+}
+
+func TestWatchedUntil(t *testing.T) {
+	cleared := time.Date(2026, 3, 1, 12, 0, 0, 0, calendar.China)
+	const w = 720 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		latest  []cancellation.Probe
+		history []cancellation.Probe
+		want    time.Time
+	}{
+		{name: "never probed", want: cleared.Add(w)},
+		{name: "blocked since before clearing",
+			latest:  []cancellation.Probe{probe("a.example", "http", prober.ProviderBlock, cleared.Add(time.Hour))},
+			history: []cancellation.Probe{probe("a.example", "http", prober.Served, cleared.Add(-time.Hour)), probe("a.example", "http", prober.ProviderBlock, cleared.Add(time.Hour))},
+			want:    cleared.Add(w)},
+		{name: "served after clearing, blocked since",
+			latest: []cancellation.Probe{probe("a.example", "http", prober.ProviderBlock, cleared.Add(10*24*time.Hour))},
+			history: []cancellation.Probe{
+				probe("a.example", "http", prober.Served, cleared.Add(9*24*time.Hour)),
+				probe("a.example", "http", prober.ProviderBlock, cleared.Add(10*24*time.Hour)),
+			},
+			want: cleared.Add(9*24*time.Hour + w)},
+		{name: "one site of two still served",
+			latest: []cancellation.Probe{
+				probe("a.example", "https", prober.Timeout, cleared.Add(40*24*time.Hour)),
+				probe("b.example", "https", prober.Served, cleared.Add(40*24*time.Hour)),
+			},
+			want: cleared.Add(40*24*time.Hour + w)},
+	} {
+		c := cancellation.Cancellation{Status: cancellation.Cleared, ApprovedAt: cleared.Add(-48 * time.Hour), ClearedAt: cleared,
+			Probes: tc.latest, ProbeHistory: tc.history}
+		if got := reach.WatchedUntil(c, w); !got.Equal(tc.want) {
+			t.Errorf("%s: watched until %v, want %v", tc.name, got, tc.want)
+		}
+		if !reach.Watched(c, w, tc.want.Add(-time.Second)) || reach.Watched(c, w, tc.want) {
+			t.Errorf("%s: Watched disagrees with WatchedUntil", tc.name)
+		}
+	}
+	for _, st := range []cancellation.Status{cancellation.Pending, cancellation.Rejected, cancellation.Withdrawn} {
+		if reach.Watched(cancellation.Cancellation{Status: st}, w, cleared) {
+			t.Errorf("a %s cancellation is watched", st)
+		}
+	}
+	if !reach.Watched(cancellation.Cancellation{Status: cancellation.Approved}, w, cleared.Add(100*w)) {
+		t.Error("an approved cancellation stops being watched")
+	}
+}
+
+// A cleared cancellation whose site keeps answering stays watched past
+// reach.watch_after_clear; one whose site went dark stops being probed then.
+func TestRunKeepsWatchingAServedClearedSite(t *testing.T) {
+	st := newStore(t)
+	w := newWeb(t)
+	now := time.Now()
+	track(t, st, "served", "京ICP备10000001号-1", cancellation.Approved, "served.example.cn")
+	track(t, st, "dark", "沪ICP备10000002号-1", cancellation.Approved, "dark.example.cn")
+	cleared := now.Add(-time.Hour)
+	clearAt(t, st, "served", cleared)
+	clearAt(t, st, "dark", cleared)
+	p := w.newProber(map[string]string{
+		"served.example.cn:80": w.site, "served.example.cn:443": w.closed,
+		"dark.example.cn:80": w.block, "dark.example.cn:443": w.closed,
+	})
+	// The probes are stamped with the real time, after now; the job's clock
+	// jumps ahead between runs.
+	run := func(at time.Time) {
+		t.Helper()
+		job := reach.New(reach.Options{Store: st, Prober: p, WatchAfterClear: watch, Now: func() time.Time { return at }})
+		if err := job.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(now)
+	if got := results(get(t, st, "served")); !slices.Equal(got, []string{"http://served.example.cn served", "https://served.example.cn refused"}) {
+		t.Fatalf("served after its clearing: %q", got)
+	}
+
+	// Past the watch after clearing, but not after the last answer.
+	run(cleared.Add(watch + time.Minute))
+	if got := w.hits.of("http://served.example.cn"); got != 2 {
+		t.Errorf("the served site was probed %d times, want 2: it answered since the clearing", got)
+	}
+	if got := w.hits.of("http://dark.example.cn"); got != 1 {
+		t.Errorf("the blocked site was probed %d times, want once: its watch is over", got)
+	}
+	if c := get(t, st, "served"); len(c.Probes) != 2 {
+		t.Errorf("served: latest probes %q", results(c))
+	}
+	dark := get(t, st, "dark")
+	if len(dark.Probes) != 0 || len(dark.ProbeHistory) != 2 {
+		t.Errorf("dark after its watch: latest %q, %d in history", results(dark), len(dark.ProbeHistory))
+	}
+	if ev := probeEvents(t, st, "dark"); len(ev) != 2 || !strings.Contains(ev[1], "no website served since approval") {
+		t.Errorf("probe events of dark: %q", ev)
+	}
+
+	// Nobody answered for the whole watch after the last answer.
+	served := reach.LastServed(get(t, st, "served"))
+	run(served.Add(watch))
+	if got := w.hits.of("http://served.example.cn"); got != 2 {
+		t.Errorf("the served site was probed %d times, want 2: its watch ended with the last answer's", got)
+	}
+	if c := get(t, st, "served"); len(c.Probes) != 0 {
+		t.Errorf("served after its watch: latest %q", results(c))
 	}
 }
