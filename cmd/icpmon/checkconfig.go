@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
 )
 
@@ -40,8 +41,9 @@ func (c *cli) checkConfig() error {
 			return strings.HasPrefix(p, section+".") || strings.HasPrefix(p, section+":")
 		})
 	}
+	var cal *calendar.Calendar
 	if cfg != nil && !reported("calendar") {
-		if _, err := c.calendar(cfg); err != nil {
+		if cal, err = c.calendar(cfg); err != nil {
 			problems = append(problems, "calendar.extra_files: "+err.Error())
 		}
 	}
@@ -56,7 +58,13 @@ func (c *cli) checkConfig() error {
 		}
 	}
 	if len(problems) == 0 {
-		_, err := fmt.Fprintf(c.stdout, "config OK: %s\n", name)
+		// Where each year's holidays come from, so that a new year's file or
+		// lunar-go upgrade can be seen to take effect before a reload.
+		lines := []string{"config OK: " + name}
+		if cal != nil {
+			lines = append(lines, calendarSummary(cal)...)
+		}
+		_, err := fmt.Fprintln(c.stdout, strings.Join(lines, "\n"))
 		return err
 	}
 	noun := "problems"

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -19,6 +20,7 @@ import (
 )
 
 func main() {
+	useModuleBuildInfo()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -66,14 +68,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c.registerCheckConfig(app)
 	c.registerQuery(app)
 
-	cmd, err := app.Parse(args)
+	cmd, err := app.Parse(negativeNumbersAsArgs(args))
+	if exited >= 0 {
+		// Help was printed; kingpin goes on to check required flags, which
+		// the reader of the help has not given.
+		return exited
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "icpmon: %v\n", err)
 		return 2
 	}
 	do, ok := c.commands[cmd]
-	if exited >= 0 || !ok {
-		return max(exited, 0)
+	if !ok {
+		return 0
 	}
 	c.logger = promslog.New(&c.logConfig)
 	// go-redis logs every failed dial through a process-wide logger of its
@@ -91,6 +98,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// negativeNumbersAsArgs moves arguments such as "-3" behind a "--", where
+// kingpin reads them as arguments (`bizdays add DATE -3`) instead of
+// unknown short flags. No icpmon flag is a digit, so nothing else changes;
+// flags after the number still work because they now stand before "--".
+func negativeNumbersAsArgs(args []string) []string {
+	var others, numbers, rest []string
+	for i, a := range args {
+		if a == "--" {
+			rest = args[i+1:]
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && strings.Trim(a[1:], "0123456789") == "" {
+			numbers = append(numbers, a)
+		} else {
+			others = append(others, a)
+		}
+	}
+	if len(numbers) == 0 {
+		return args
+	}
+	out := append(append(others, "--"), numbers...)
+	return append(out, rest...)
 }
 
 // redisLog is go-redis's logger interface on slog.

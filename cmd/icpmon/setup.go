@@ -31,6 +31,19 @@ func (c *cli) calendar(cfg *config.Config) (*calendar.Calendar, error) {
 	return calendar.Load(cfg.Calendar.ExtraFiles)
 }
 
+// configAndCalendar is loadConfig, then the calendar it configures.
+func (c *cli) configAndCalendar() (*config.Config, *calendar.Calendar, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	cal, err := c.calendar(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, cal, nil
+}
+
 // storeTimeout bounds one Redis reply for the quick commands; an import runs
 // one script for the whole file and gets longer.
 const (

@@ -162,11 +162,7 @@ func (c *cli) trackAdd(ctx context.Context, spec addSpec) error {
 }
 
 func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output string) error {
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	cal, err := c.calendar(cfg)
+	cfg, cal, err := c.configAndCalendar()
 	if err != nil {
 		return err
 	}
@@ -208,11 +204,7 @@ func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output st
 }
 
 func (c *cli) trackShow(ctx context.Context, id, output string) error {
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	cal, err := c.calendar(cfg)
+	cfg, cal, err := c.configAndCalendar()
 	if err != nil {
 		return err
 	}

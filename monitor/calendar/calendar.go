@@ -1,6 +1,9 @@
 // Package calendar counts mainland China business days (工作日) on the State
 // Council's published holiday schedules, and on the statutory holidays alone,
-// flagged as provisional, for years whose schedule is not loaded.
+// flagged as provisional, for years whose schedule is not loaded. The
+// schedules come from two official sources, the embedded holiday-cn files
+// (data/) and lunar-go's table (lunargo.go), under the operator's extra
+// files; source.go says which one counts for each year.
 package calendar
 
 import (
@@ -28,24 +31,22 @@ const (
 // ErrOutOfRange reports an answer that would fall outside MinDate..MaxDate.
 var ErrOutOfRange = errors.New("date outside the calendar's range 0000-01-01..9999-12-31")
 
-// Calendar tells business days apart. A year has an official schedule when a
-// loaded holiday-cn file for that notice year lists days; every other year is
-// provisional: weekends plus the statutory holidays, with no 调休 swaps.
+// Calendar tells business days apart. A notice year is official when one of
+// the official sources holds its schedule (see Source: extra files, then
+// holiday-cn, then lunar-go); every other year is provisional: weekends plus
+// the statutory holidays, with no 调休 swaps.
 // A Calendar is immutable after construction and safe for concurrent use.
 type Calendar struct {
-	listed   map[Date]bool // dates the files list: true = day off, false = makeup workday
-	official map[int]bool  // notice years with a published schedule
-	covered  Date          // the last day of the last official year
-	window   span          // windowFirstYear..windowLastYear, precomputed
+	listed  map[Date]bool      // dates the schedules list: true = day off, false = makeup workday
+	years   map[int]YearSource // notice years with an official schedule
+	covered Date               // the last day of the last official year
+	window  span               // windowFirstYear..windowLastYear, precomputed
 }
 
-// New builds a calendar from the embedded schedules followed by extra
+// New builds a calendar from the official sources followed by extra
 // holiday-cn JSON documents; where two documents list a date, the later wins.
 func New(extra ...[]byte) (*Calendar, error) {
-	scheds, err := embeddedSchedules()
-	if err != nil {
-		return nil, err
-	}
+	var scheds []schedule
 	for i, b := range extra {
 		s, err := parseSchedule(fmt.Sprintf("extra document %d", i+1), b)
 		if err != nil {
@@ -53,15 +54,12 @@ func New(extra ...[]byte) (*Calendar, error) {
 		}
 		scheds = append(scheds, s)
 	}
-	return build(scheds), nil
+	return withOfficialSources(scheds)
 }
 
 // Load is New with the extra documents read from files, in order.
 func Load(extraFiles []string) (*Calendar, error) {
-	scheds, err := embeddedSchedules()
-	if err != nil {
-		return nil, err
-	}
+	var scheds []schedule
 	for _, name := range extraFiles {
 		b, err := os.ReadFile(name) // #nosec G304 -- calendar.extra_files of the operator's configuration
 		if err != nil {
@@ -73,17 +71,34 @@ func Load(extraFiles []string) (*Calendar, error) {
 		}
 		scheds = append(scheds, s)
 	}
-	return build(scheds), nil
+	return withOfficialSources(scheds)
 }
 
-func build(scheds []schedule) *Calendar {
-	c := &Calendar{listed: map[Date]bool{}, official: map[int]bool{}}
+// withOfficialSources builds the calendar of the embedded holiday-cn files
+// and lunar-go's table under the extra schedules.
+func withOfficialSources(extra []schedule) (*Calendar, error) {
+	holidayCN, err := embeddedSchedules()
+	if err != nil {
+		return nil, err
+	}
+	lunarGo, err := lunarGoSchedules()
+	if err != nil {
+		return nil, err
+	}
+	for i := range extra {
+		extra[i].source = SourceExtraFile
+	}
+	return build(holidayCN, lunarGo, extra, lunarGoVersion()), nil
+}
+
+func build(holidayCN, lunarGo, extra []schedule, lunarGoVersion string) *Calendar {
+	years, scheds := yearSources(holidayCN, lunarGo, extra, lunarGoVersion)
+	c := &Calendar{listed: map[Date]bool{}, years: years}
 	lastYear := MinDate.Year() - 1
+	for y := range years {
+		lastYear = max(lastYear, y)
+	}
 	for _, s := range scheds {
-		if s.official() {
-			c.official[s.year] = true
-			lastYear = max(lastYear, s.year)
-		}
 		for _, d := range s.days {
 			c.listed[d.date] = d.offDay
 		}
@@ -99,9 +114,10 @@ func (c *Calendar) IsBusinessDay(d Date) bool {
 	return c.spanAt(d).isBusinessDay(d)
 }
 
-// AddBusinessDays returns the n-th business day after d; d itself never
-// counts, and n == 0 returns d. It panics if n is negative or the answer lies
-// outside MinDate..MaxDate; use NthBusinessDay for numbers a user typed.
+// AddBusinessDays returns the n-th business day after d, or for n < 0 the
+// -n-th business day before it; d itself never counts, and n == 0 returns d.
+// It panics if the answer lies outside MinDate..MaxDate; use NthBusinessDay
+// for numbers a user typed.
 func (c *Calendar) AddBusinessDays(d Date, n int) Date {
 	r, err := c.NthBusinessDay(d, n)
 	if err != nil {
@@ -115,7 +131,7 @@ func (c *Calendar) AddBusinessDays(d Date, n int) Date {
 func (c *Calendar) NthBusinessDay(d Date, n int) (Date, error) {
 	switch {
 	case n < 0:
-		return 0, fmt.Errorf("negative number of business days %d", n)
+		return c.nthBefore(d, -n)
 	case n == 0:
 		return d, nil
 	}
@@ -133,6 +149,26 @@ func (c *Calendar) NthBusinessDay(d Date, n int) (Date, error) {
 		}
 		left -= s.count(x, s.last())
 		x = s.last() + 1
+	}
+}
+
+// nthBefore returns the n-th (n >= 1) business day before d, walking spans
+// backwards as NthBusinessDay walks them forwards.
+func (c *Calendar) nthBefore(d Date, n int) (Date, error) {
+	outside := func() error { return fmt.Errorf("%d business days before %s: %w", n, d, ErrOutOfRange) }
+	if n < 0 || d <= MinDate || d > MaxDate+1 { // n < 0: -math.MinInt overflowed
+		return 0, outside()
+	}
+	for x, left := d-1, n; ; {
+		s := c.spanAt(x)
+		if r, ok := s.nthBack(x, left); ok {
+			return r, nil
+		}
+		if s.first == MinDate {
+			return 0, outside()
+		}
+		left -= s.count(s.first, x)
+		x = s.first - 1
 	}
 }
 
@@ -166,7 +202,7 @@ func (c *Calendar) CoveredUntil() Date { return c.covered }
 func (c *Calendar) Provisional(from, to Date) []int {
 	var years []int
 	for y := from.Year(); from <= to && y <= to.Year(); y++ {
-		if !c.official[y] {
+		if _, ok := c.years[y]; !ok {
 			years = append(years, y)
 		}
 	}
@@ -197,7 +233,7 @@ func (c *Calendar) buildSpan(first, last int) span {
 		business[i] = wd != time.Saturday && wd != time.Sunday
 	}
 	for y := first; y <= last; y++ {
-		if c.official[y] {
+		if _, ok := c.years[y]; ok {
 			continue
 		}
 		for _, h := range statutoryHolidays(y, festivalsFor(y)) {
@@ -257,4 +293,14 @@ func (s span) nth(a Date, n int) (Date, bool) {
 	// The smallest i with prefix[i+1] >= base+n is the day that reaches n.
 	i := sort.Search(len(s.prefix)-1, func(i int) bool { return int(s.prefix[i+1])-base >= n })
 	return s.first + Date(i), true // #nosec G115 -- i indexes the span's days, far below 2^31
+}
+
+// nthBack returns the n-th (n >= 1) business day counting backwards from b
+// itself, if s holds it: the (k-n+1)-th of the k business days up to b.
+func (s span) nthBack(b Date, n int) (Date, bool) {
+	k := s.count(s.first, b)
+	if k < n {
+		return 0, false
+	}
+	return s.nth(s.first, k-n+1)
 }

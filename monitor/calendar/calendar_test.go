@@ -101,20 +101,45 @@ func TestIsBusinessDay(t *testing.T) {
 		{"2026-01-02", false, "元旦 break (Friday)"},
 		{"2026-01-04", true, "makeup Sunday"},
 		{"2026-12-31", true, "Thursday, last covered day"},
-		// Provisional 2027: statutory holidays from the lunar calendar, no swaps.
+		// 2027, official from lunar-go (holiday-cn's 2027.json is empty):
+		// the dates the provisional model got most wrong.
 		{"2027-01-01", false, "元旦 (Friday)"},
+		{"2027-01-03", false, "元旦 break (Sunday)"},
 		{"2027-01-04", true, "Monday"},
+		{"2027-01-31", true, "春节 makeup Sunday"},
 		{"2027-02-04", true, "Thursday before 春节"},
-		{"2027-02-05", false, "除夕 2027 (Friday)"},
+		{"2027-02-05", false, "除夕 2027 (Friday), first day of the break"},
 		{"2027-02-06", false, "初一 (Saturday)"},
-		{"2027-02-08", false, "初三 (Monday)"},
-		{"2027-02-09", true, "Tuesday: no extension is known"},
+		{"2027-02-09", false, "Tuesday in the break"},
+		{"2027-02-12", false, "Friday in the break"},
+		{"2027-02-13", false, "Saturday, last day of the break"},
+		{"2027-02-14", true, "春节 makeup Sunday"},
+		{"2027-02-15", true, "Monday after the break"},
+		{"2027-04-02", true, "Friday before 清明"},
 		{"2027-04-05", false, "清明 (Monday)"},
-		{"2027-05-03", true, "Monday: 劳动节 fell on the weekend"},
-		{"2027-06-09", false, "端午 (Wednesday)"},
-		{"2027-09-15", false, "中秋 (Wednesday)"},
+		{"2027-04-30", true, "Friday before 劳动节"},
+		{"2027-05-03", false, "劳动节 break (Monday)"},
+		{"2027-05-05", false, "劳动节 break (Wednesday), last day"},
+		{"2027-05-06", true, "Thursday after 劳动节"},
+		{"2027-05-08", true, "劳动节 makeup Saturday"},
+		{"2027-06-08", true, "Tuesday before 端午"},
+		{"2027-06-09", false, "端午 (Wednesday), the day alone"},
+		{"2027-06-10", true, "Thursday after 端午"},
+		{"2027-09-14", true, "Tuesday before 中秋"},
+		{"2027-09-15", false, "中秋 (Wednesday), the day alone"},
+		{"2027-09-16", true, "Thursday after 中秋"},
+		{"2027-09-26", true, "国庆 makeup Sunday"},
+		{"2027-09-30", true, "Thursday before 国庆"},
 		{"2027-10-01", false, "国庆 (Friday)"},
-		{"2027-10-04", true, "Monday: 国庆 2-3 fell on the weekend"},
+		{"2027-10-04", false, "国庆 break (Monday)"},
+		{"2027-10-07", false, "国庆 break (Thursday), last day"},
+		{"2027-10-08", true, "Friday after 国庆"},
+		{"2027-10-09", true, "国庆 makeup Saturday"},
+		{"2027-12-31", true, "Friday, last covered day"},
+		// Before holiday-cn's files, lunar-go's table: 2018 Golden Week.
+		{"2018-09-29", true, "makeup Saturday (lunar-go)"},
+		{"2018-10-05", false, "国庆 break (Friday)"},
+		{"2018-10-08", true, "Monday after the break"},
 	} {
 		if got := c.IsBusinessDay(date(t, tc.date)); got != tc.want {
 			t.Errorf("IsBusinessDay(%s) = %v, want %v (%s)", tc.date, got, tc.want, tc.why)
@@ -143,8 +168,16 @@ func TestAddAndCountBusinessDays(t *testing.T) {
 		{"2025-12-31", 1, "2026-01-04"},
 		{"2024-02-08", 1, "2024-02-09"}, // 除夕 2024 worked
 		{"2025-01-27", 1, "2025-02-05"}, // 除夕 2025 off
-		{"2026-12-31", 1, "2027-01-04"}, // provisional 元旦
-		{"2027-02-04", 1, "2027-02-09"}, // provisional 春节
+		{"2026-12-31", 1, "2027-01-04"}, // 元旦 2027 (lunar-go)
+		{"2027-02-04", 1, "2027-02-14"}, // across 春节 2027 to its makeup Sunday
+		{"2027-02-14", 1, "2027-02-15"},
+		{"2027-04-30", 1, "2027-05-06"}, // across 劳动节 2027
+		{"2027-05-07", 1, "2027-05-08"}, // its makeup Saturday
+		{"2027-09-24", 1, "2027-09-26"}, // 国庆 2027's makeup Sunday
+		{"2027-09-30", 1, "2027-10-08"}, // across 国庆 2027
+		{"2027-06-08", 1, "2027-06-10"}, // 端午 2027 alone
+		{"2027-09-14", 1, "2027-09-16"}, // 中秋 2027 alone
+		{"2027-01-29", 20, "2027-03-04"},
 	} {
 		from, want := date(t, tc.from), date(t, tc.want)
 		if got := c.AddBusinessDays(from, tc.n); got != want {
@@ -165,9 +198,107 @@ func TestAddAndCountBusinessDays(t *testing.T) {
 		{"2025-10-09", "2025-10-09", 0},   // from itself never counts
 		{"2024-12-31", "2025-12-31", 248}, // 261 weekdays - 18 holidays + 5 makeup days
 		{"2025-12-31", "2026-12-31", 248}, // 261 - 19 + 6
+		{"2026-12-31", "2027-12-31", 248}, // 261 - 18 + 5
+		{"2026-12-31", "2027-02-14", 26},  // January: 21 weekdays - 元旦 + 01-31; 02-01..04; 02-14
 	} {
 		if got := c.CountBusinessDays(date(t, tc.from), date(t, tc.to)); got != tc.want {
 			t.Errorf("CountBusinessDays(%s, %s) = %d, want %d", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
+
+// Counting backwards: the n-th business day before a date, the date itself
+// never counting, is the date that counts n forwards to it (or the day
+// before it, when the date itself is not a business day).
+func TestAddBusinessDaysBackwards(t *testing.T) {
+	c := newCalendar(t)
+	for _, tc := range []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"2027-02-15", -1, "2027-02-14"}, // the makeup Sunday
+		{"2027-02-14", -1, "2027-02-04"}, // back across 春节 2027
+		{"2027-02-04", -3, "2027-02-01"},
+		{"2027-02-01", -1, "2027-01-31"}, // the other makeup Sunday
+		{"2027-10-09", -1, "2027-10-08"},
+		{"2027-10-08", -1, "2027-09-30"}, // back across 国庆 2027
+		{"2027-05-06", -2, "2027-04-29"}, // back across 劳动节 2027
+		{"2027-01-04", -1, "2026-12-31"}, // back across 元旦 and the year
+		{"2025-10-30", -20, "2025-09-26"},
+		{"2025-10-01", 0, "2025-10-01"},
+	} {
+		from, want := date(t, tc.from), date(t, tc.want)
+		if got := c.AddBusinessDays(from, tc.n); got != want {
+			t.Errorf("AddBusinessDays(%s, %d) = %s, want %s", tc.from, tc.n, got, want)
+		}
+	}
+	// Across the window's edges and far out, against counting forwards.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 2000 {
+		d := date(t, "1998-01-01") + Date(rng.IntN(int(date(t, "2103-01-01")-date(t, "1998-01-01"))))
+		if i < 300 {
+			d = []Date{date(t, "2000-01-01"), date(t, "2101-01-01"), date(t, "2028-01-01")}[i%3] + Date(rng.IntN(41)-20)
+		}
+		n := 1 + rng.IntN(1500)
+		r := c.AddBusinessDays(d, -n)
+		if !c.IsBusinessDay(r) || c.CountBusinessDays(r-1, d-1) != n {
+			t.Fatalf("AddBusinessDays(%s, %d) = %s: %d business days from it up to the day before, want %d",
+				d, -n, r, c.CountBusinessDays(r-1, d-1), n)
+		}
+	}
+}
+
+// A year no source holds: weekends and the statutory holidays, no swaps.
+// Shown on a calendar without official sources, so that these rows hold
+// whichever years lunar-go and holiday-cn come to cover.
+func TestProvisionalModel(t *testing.T) {
+	c := build(nil, nil, nil, "")
+	for _, tc := range []struct {
+		date string
+		want bool
+		why  string
+	}{
+		{"2028-01-03", true, "Monday: 元旦 fell on Saturday"},
+		{"2028-01-24", true, "Monday before 春节"},
+		{"2028-01-25", false, "除夕 2028 (Tuesday)"},
+		{"2028-01-28", false, "初三 (Friday)"},
+		{"2028-01-31", true, "Monday: no extension is known"},
+		{"2028-04-04", false, "清明 (Tuesday)"},
+		{"2028-05-02", false, "劳动节 second day (Tuesday)"},
+		{"2028-05-29", true, "Monday: 端午 fell on Sunday"},
+		{"2028-10-03", false, "国庆 and 中秋 (Tuesday)"},
+		{"2028-10-04", true, "Wednesday: no Golden Week is known"},
+		{"2027-02-09", true, "Tuesday: 春节 2027's extension was not known"},
+		{"2027-10-04", true, "Monday: 国庆 2027's break was not known"},
+	} {
+		if got := c.IsBusinessDay(date(t, tc.date)); got != tc.want {
+			t.Errorf("IsBusinessDay(%s) = %v, want %v (%s)", tc.date, got, tc.want, tc.why)
+		}
+	}
+	for _, tc := range []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"2027-12-31", 1, "2028-01-03"},  // 元旦 2028 on a Saturday
+		{"2028-01-24", 1, "2028-01-31"},  // 春节 2028
+		{"2028-01-31", -1, "2028-01-24"}, // and back
+	} {
+		if got := c.AddBusinessDays(date(t, tc.from), tc.n); got != date(t, tc.want) {
+			t.Errorf("AddBusinessDays(%s, %d) = %s, want %s", tc.from, tc.n, got, tc.want)
+		}
+	}
+
+	// The shipped calendar counts the first year after its coverage the same way.
+	shipped := newCalendar(t)
+	next := shipped.CoveredUntil().Year() + 1
+	if got := shipped.Year(next); got.Source != SourceStatutory || got.Official {
+		t.Errorf("Year(%d) = %+v, want statutory", next, got)
+	}
+	for d := NewDate(next, time.January, 1); d <= NewDate(next, time.December, 31); d++ {
+		if shipped.IsBusinessDay(d) != c.IsBusinessDay(d) {
+			t.Fatalf("%s: the shipped calendar does not use the statutory model in %d", d, next)
 		}
 	}
 }
@@ -195,17 +326,23 @@ func TestDeadlineIsMidnightChinaTime(t *testing.T) {
 
 func TestCoverageAndProvisionalYears(t *testing.T) {
 	c := newCalendar(t)
-	if got, want := c.CoveredUntil(), date(t, "2026-12-31"); got != want {
-		t.Errorf("CoveredUntil() = %s, want %s", got, want)
+	// 2027 came with lunar-go v1.4.7; later releases may add years.
+	last := c.CoveredUntil()
+	if last < date(t, "2027-12-31") {
+		t.Errorf("CoveredUntil() = %s, want 2027-12-31 or later", last)
+	}
+	if got, want := c.Provisional(last, last+4), []int{last.Year() + 1}; !slices.Equal(got, want) {
+		t.Errorf("Provisional(%s, %s) = %v, want %v", last, last+4, got, want)
 	}
 	for _, tc := range []struct {
 		from, to string
 		want     []int
 	}{
 		{"2025-09-26", "2026-12-31", nil},
-		{"2026-12-31", "2027-01-04", []int{2027}},
-		{"2018-12-29", "2019-01-02", []int{2018}}, // 2018's own notice is not loaded
-		{"2026-06-01", "2029-03-01", []int{2027, 2028, 2029}},
+		{"2026-12-31", "2027-12-31", nil},         // 2027 from lunar-go
+		{"2018-12-29", "2019-01-02", nil},         // 2018 from lunar-go
+		{"2001-12-20", "2002-01-05", []int{2001}}, // before lunar-go's first notice
+		{"2099-06-01", "2101-03-01", []int{2099, 2100, 2101}},
 		{"2027-03-01", "2027-01-01", nil},
 	} {
 		got := c.Provisional(date(t, tc.from), date(t, tc.to))
@@ -215,36 +352,49 @@ func TestCoverageAndProvisionalYears(t *testing.T) {
 	}
 }
 
-// An operator's file for 2027 turns the provisional year official.
+// An operator's file amends the official year it names, and turns a
+// provisional year official.
 func TestExtraFileMakesYearOfficial(t *testing.T) {
+	// testdata/2027.json is lunar-go's 2027 written out: it changes no day.
 	c, err := Load([]string{"testdata/2027.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Provisional(date(t, "2027-01-01"), date(t, "2027-12-31")); got != nil {
-		t.Errorf("Provisional(2027) = %v with the 2027 file loaded, want none", got)
+	want := YearSource{Year: 2027, Source: SourceExtraFile, Official: true, Files: []string{"testdata/2027.json"}, Over: SourceLunarGo}
+	if got := c.Year(2027); !equalYearSource(got, want) {
+		t.Errorf("Year(2027) = %+v, want %+v", got, want)
 	}
-	if got, want := c.CoveredUntil(), date(t, "2027-12-31"); got != want {
+	if got := c.AddBusinessDays(date(t, "2027-02-04"), 1); got != date(t, "2027-02-14") {
+		t.Errorf("with 2027.json: AddBusinessDays(2027-02-04, 1) = %s, want 2027-02-14", got)
+	}
+
+	// A made-up 2099 file makes that year official on its own.
+	c = newCalendar(t, []byte(`{"year": 2099, "days": [
+		{"name": "元旦", "date": "2099-01-02", "isOffDay": true},
+		{"name": "元旦", "date": "2099-01-03", "isOffDay": false}]}`))
+	if got := c.Provisional(date(t, "2099-01-01"), date(t, "2099-12-31")); got != nil {
+		t.Errorf("Provisional(2099) = %v with a 2099 file loaded, want none", got)
+	}
+	if got, want := c.CoveredUntil(), date(t, "2099-12-31"); got != want {
 		t.Errorf("CoveredUntil() = %s, want %s", got, want)
+	}
+	want = YearSource{Year: 2099, Source: SourceExtraFile, Official: true, Files: []string{"extra document 1"}}
+	if got := c.Year(2099); !equalYearSource(got, want) {
+		t.Errorf("Year(2099) = %+v, want %+v", got, want)
 	}
 	for _, tc := range []struct {
 		date string
 		want bool
 	}{
-		{"2027-01-31", true},  // makeup Sunday
-		{"2027-02-09", false}, // the break's Tuesday, a workday in the provisional calendar
-		{"2027-02-14", true},  // makeup Sunday
-		{"2027-05-03", false},
-		{"2027-10-04", false},
-		{"2027-10-09", true}, // makeup Saturday
-		{"2027-01-04", true},
+		{"2099-01-01", true},  // 元旦 (Thursday): the statutory model no longer applies
+		{"2099-01-02", false}, // listed day off
+		{"2099-01-03", true},  // listed makeup Saturday
+		{"2099-01-04", false}, // Sunday
+		{"2099-05-01", true},
 	} {
 		if got := c.IsBusinessDay(date(t, tc.date)); got != tc.want {
-			t.Errorf("with 2027.json: IsBusinessDay(%s) = %v, want %v", tc.date, got, tc.want)
+			t.Errorf("with a 2099 file: IsBusinessDay(%s) = %v, want %v", tc.date, got, tc.want)
 		}
-	}
-	if got, want := c.AddBusinessDays(date(t, "2027-02-04"), 1), date(t, "2027-02-14"); got != want {
-		t.Errorf("with 2027.json: AddBusinessDays(2027-02-04, 1) = %s, want %s", got, want)
 	}
 }
 
@@ -400,14 +550,20 @@ func TestRangeLimits(t *testing.T) {
 	if got, err := c.NthBusinessDay(MaxDate-3, 1); err != nil || got != MaxDate-3+1 {
 		t.Errorf("NthBusinessDay(%s, 1) = %s, %v; want 9999-12-29", MaxDate-3, got, err)
 	}
-	if _, err := c.NthBusinessDay(date(t, "2025-01-01"), -1); err == nil {
-		t.Error("NthBusinessDay accepted a negative count")
+	if _, err := c.NthBusinessDay(MinDate+3, -5); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("NthBusinessDay(%s, -5) error = %v, want ErrOutOfRange", MinDate+3, err)
+	}
+	if _, err := c.NthBusinessDay(MinDate, -1); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("NthBusinessDay(%s, -1) error = %v, want ErrOutOfRange", MinDate, err)
+	}
+	if got, err := c.NthBusinessDay(MaxDate+1, -1); err != nil || got != MaxDate {
+		t.Errorf("NthBusinessDay(%s, -1) = %s, %v; want 9999-12-31 (a Friday)", MaxDate+1, got, err)
 	}
 	for name, f := range map[string]func(){
-		"AddBusinessDays(n < 0)":        func() { c.AddBusinessDays(date(t, "2025-01-01"), -1) },
-		"AddBusinessDays(past MaxDate)": func() { c.AddBusinessDays(MaxDate, 1) },
-		"IsBusinessDay(MaxDate+1)":      func() { c.IsBusinessDay(MaxDate + 1) },
-		"CountBusinessDays(MinDate-2)":  func() { c.CountBusinessDays(MinDate-2, MinDate) },
+		"AddBusinessDays(before MinDate)": func() { c.AddBusinessDays(MinDate+1, -5) },
+		"AddBusinessDays(past MaxDate)":   func() { c.AddBusinessDays(MaxDate, 1) },
+		"IsBusinessDay(MaxDate+1)":        func() { c.IsBusinessDay(MaxDate + 1) },
+		"CountBusinessDays(MinDate-2)":    func() { c.CountBusinessDays(MinDate-2, MinDate) },
 	} {
 		func() {
 			defer func() {
@@ -455,6 +611,25 @@ func FuzzAddCount(f *testing.F) {
 		}
 		if n > 0 && (!c.IsBusinessDay(r) || c.CountBusinessDays(a, r-1) != n-1) {
 			t.Fatalf("NthBusinessDay(%s, %d) = %s is not the n-th business day", a, n, r)
+		}
+		// Backwards from the answer's next day returns it.
+		if n > 0 && r < MaxDate {
+			if back, err := c.NthBusinessDay(r+1, -1); err != nil || back != r {
+				t.Fatalf("NthBusinessDay(%s, -1) = %s, %v; want %s", r+1, back, err, r)
+			}
+		}
+		b, err := c.NthBusinessDay(a, -n)
+		if errors.Is(err, ErrOutOfRange) {
+			if got := c.CountBusinessDays(MinDate-1, a-1); got >= n {
+				t.Fatalf("NthBusinessDay(%s, %d) out of range, but %d business days lie before", a, -n, got)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && (!c.IsBusinessDay(b) || c.CountBusinessDays(b-1, a-1) != n) {
+			t.Fatalf("NthBusinessDay(%s, %d) = %s is not the n-th business day before", a, -n, b)
 		}
 	})
 }

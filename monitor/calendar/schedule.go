@@ -21,9 +21,10 @@ var embedded embed.FS
 
 // schedule is one holiday-cn document: the State Council notice for one year.
 type schedule struct {
-	name string // where it came from, for errors
-	year int    // the notice year
-	days []scheduledDay
+	name   string // where it came from, for errors and for YearSource.Files
+	source Source
+	year   int // the notice year
+	days   []scheduledDay
 }
 
 // scheduledDay is a listed date: a day off, or (offDay false) a 调休 makeup working day.
@@ -62,6 +63,7 @@ func embeddedSchedules() ([]schedule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded holiday data: %w", err)
 		}
+		s.source = SourceHolidayCN
 		out = append(out, s)
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/version"
+	"golang.org/x/net/idna"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
@@ -20,7 +21,7 @@ import (
 //go:embed page.html
 var pageHTML string
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"when": when}).Parse(pageHTML))
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"when": when, "took": took}).Parse(pageHTML))
 
 // pageRows bounds the table: at 100,000 tracked the page shows the most
 // urgent ones; /metrics and `icpmon track list` have the rest.
@@ -64,9 +65,11 @@ func (d *daemon) servePage(w http.ResponseWriter, _ *http.Request) {
 		Config: []setting{
 			{"review.schedule", g.cfg.Review.Schedule},
 			{"review.limit_business_days", fmt.Sprint(g.cfg.Review.LimitBusinessDays)},
-			{"query.provider", g.cfg.Query.Provider},
+			{"query.providers", strings.Join(g.cfg.Query.ProviderList(), ", ")},
 			{"reach.grace", g.cfg.Reach.Grace.String()},
+			{"reach.watch_after_clear", g.cfg.Reach.WatchAfterClear.String()},
 			{"calendar covered until", g.cal.CoveredUntil().String()},
+			{"calendar sources", calendarSources(g.cal)},
 		},
 		Jobs:  d.sched.status(),
 		Kinds: cancellation.Kinds(),
@@ -115,7 +118,7 @@ func mostUrgent(all []metrics.Tracked, n int) []*metrics.Tracked {
 func rowOf(t *metrics.Tracked) row {
 	r := row{
 		ID: t.ID, Licence: t.Licence, Kind: string(t.Kind), Status: string(t.Status),
-		Domains: strings.Join(t.Domains, ", "), Submitted: t.Submitted.String(),
+		Domains: domainList(t.Domains), Submitted: t.Submitted.String(),
 		Deadline: "—", BusinessDays: "—", Approved: "—", Record: record(t.Record),
 	}
 	if t.Review != nil {
@@ -129,7 +132,7 @@ func rowOf(t *metrics.Tracked) row {
 		r.Approved = when(t.ApprovedAt) + " (" + t.ApprovedBy + ")"
 	}
 	for _, s := range t.Sites {
-		r.Probes = append(r.Probes, fmt.Sprintf("%s://%s %s at %s", s.Scheme, s.Domain, s.Result, when(s.At)))
+		r.Probes = append(r.Probes, fmt.Sprintf("%s://%s %s at %s", s.Scheme, domainName(s.Domain), s.Result, when(s.At)))
 	}
 	return r
 }
@@ -153,4 +156,44 @@ func when(t time.Time) string {
 		return "—"
 	}
 	return t.In(calendar.China).Format("2006-01-02 15:04 MST")
+}
+
+// took writes a job's duration as people read it: 7.0 s, not 7.045630788s.
+func took(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+// domainName shows an internationalised domain both ways, "xn--fiqs8s.cn
+// (中国.cn)": operators type the Unicode form, DNS and logs use punycode.
+func domainName(d string) string {
+	ascii, errA := idna.Lookup.ToASCII(d)
+	uni, errU := idna.Display.ToUnicode(d)
+	if errA != nil || errU != nil || ascii == uni {
+		return d
+	}
+	return ascii + " (" + uni + ")"
+}
+
+func domainList(domains []string) string {
+	names := make([]string, len(domains))
+	for i, d := range domains {
+		names[i] = domainName(d)
+	}
+	return strings.Join(names, ", ")
+}
+
+// calendarSources says where each year's holidays come from, e.g.
+// "2019-2026 holiday-cn (embedded); 2027 lunar-go v1.4.7; other years provisional".
+func calendarSources(cal *calendar.Calendar) string {
+	var parts []string
+	for _, r := range cal.Runs() {
+		parts = append(parts, r.String())
+	}
+	return strings.Join(append(parts, "other years provisional (statutory holidays only)"), "; ")
 }

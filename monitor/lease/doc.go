@@ -7,7 +7,7 @@
 //	e := lease.New(rdb, "{icpmon}:lease:review", 30*time.Second, lease.WithLogger(log))
 //	go e.Keep(ctx)                             // until the job is removed or the daemon stops
 //	ran, err := e.Run(jobCtx, scheduled, job.Run) // at each tick
-//	held := e.Held()                           // icpmon_lease_held{job}, at scrape time
+//	held := e.Held()                           // whether this replica leads, now
 //
 // # The lease
 //
@@ -25,7 +25,7 @@
 // lease, obtains it whenever it is free and renews it while held. Obtaining
 // it only for each run would let a replica's lease lapse between runs and
 // hand the job to whichever replica fires first; holding it keeps one leader
-// that the icpmon_lease_held metric can name, and a standby's Keep retries
+// that stays put (Held says which), and a standby's Keep retries
 // every third of the TTL, so when the leader dies its key expires at most one
 // TTL after its last renewal and a standby holds it one retry later: within
 // two TTLs. [Elector.Run] also waits, up to a TTL, for a holder that neither

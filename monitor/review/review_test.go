@@ -33,7 +33,9 @@ func TestAssess(t *testing.T) {
 		{"the last minute of the deadline day", "京", calendar.NewDate(2025, 9, 26), at(2025, 10, 30, 23).Add(59 * time.Minute), 20, at(2025, 10, 31, 0), 20, false, nil},
 		{"at 24:00 the review is overdue", "京", calendar.NewDate(2025, 9, 26), at(2025, 10, 31, 0), 20, at(2025, 10, 31, 0), 21, true, nil},
 		{"Zhejiang has 30 business days", "浙", calendar.NewDate(2025, 9, 26), at(2025, 10, 31, 0), 30, at(2025, 11, 14, 0), 21, false, nil},
-		{"a deadline in a year without a schedule is provisional", "京", calendar.NewDate(2026, 12, 15), at(2026, 12, 20, 9), 20, at(2027, 1, 14, 0), 3, false, []int{2027}},
+		// No source holds 2099 or 2100 (2027 came with lunar-go): 元旦 2100 alone.
+		{"a deadline in a year without a schedule is provisional", "京", calendar.NewDate(2099, 12, 15), at(2099, 12, 20, 9), 20, at(2100, 1, 14, 0), 3, false, []int{2099, 2100}},
+		{"2027 is official", "京", calendar.NewDate(2027, 1, 29), at(2027, 2, 10, 9), 20, at(2027, 3, 5, 0), 5, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
