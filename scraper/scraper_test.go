@@ -54,7 +54,17 @@ func TestReasonOf(t *testing.T) {
 	if got := ReasonOf(errors.New("bug")); got != NetworkError {
 		t.Errorf("ReasonOf(plain) = %s", got)
 	}
-	if len(Reasons()) != 7 {
+	if len(Reasons()) != 10 {
 		t.Errorf("Reasons() = %v", Reasons())
+	}
+}
+
+// Only the reasons about an answer keep a question from the next provider.
+func TestAboutProvider(t *testing.T) {
+	for _, r := range Reasons() {
+		want := r != UnmatchedRecords && r != IncompleteResults
+		if AboutProvider(r) != want {
+			t.Errorf("AboutProvider(%s) = %t", r, !want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/scraper"
@@ -185,6 +186,33 @@ func TestSilentBanStartingMidSweep(t *testing.T) {
 			if c := w.get(id); c.Record.State() == "unknown" && c.Record.UnknownReason == "" {
 				t.Errorf("ban after %d: %s unknown without a reason", n, id)
 			}
+		}
+	}
+}
+
+// The simulator's rate-triggered silent ban, past a few queries in a window,
+// starting anywhere in a sweep and lifted before the next one: no absence,
+// approval or clearing comes of it, while filings that really went away are
+// still seen absent in sweeps the ban leaves alone.
+func TestSimulatedRateTriggeredBan(t *testing.T) {
+	// A sweep: the canary, six lookups (four filed, two gone), the canary
+	// that vouches for the two absences: eight queries.
+	for after := 1; after <= 7; after++ {
+		w := newWorldWith(t, miitsim.Options{Seed: uint64(after), SilentBanAfter: after, SilentBanWindow: time.Hour, SilentBanFor: time.Hour})
+		var filed []string
+		for _, l := range []string{"京ICP备12345678号-1", "沪ICP备2024000001号-1", "粤ICP备2025000003号-2", "苏ICP备2025000002号-1"} {
+			w.file(l, "")
+			filed = append(filed, w.track(cancellation.KindWebsite, l))
+		}
+		w.track(cancellation.KindWebsite, "浙ICP备23456789号-1")
+		w.track(cancellation.KindWebsite, "闽ICP备2026000001号-3")
+		for range 4 {
+			w.sim.LiftSilentBan()
+			w.run()
+		}
+		w.unmoved(filed...)
+		if w.sim.SilentBan().Spoiled == 0 {
+			t.Errorf("ban after %d queries never spoiled an answer: the test proves nothing", after)
 		}
 	}
 }

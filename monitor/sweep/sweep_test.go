@@ -51,8 +51,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldWith(t, miitsim.Options{Seed: 7})
+}
+
+// newWorldWith is newWorld with a simulator configured by opts.
+func newWorldWith(t *testing.T, opts miitsim.Options) *world {
+	t.Helper()
 	rs := redistest.Start(t)
-	sim := miitsim.New(miitsim.Options{Seed: 7})
+	sim := miitsim.New(opts)
 	t.Cleanup(sim.Close)
 	w := &world{t: t, sim: sim, store: store.New(rs.Client(t), "sweeptest"), rec: &counter{lookups: map[string]int{}},
 		now: time.Date(2026, 11, 20, 10, 0, 0, 0, calendar.China)}

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -19,6 +20,13 @@ type testPuzzle struct {
 	texture              func(r *rand.Rand, x, y int) color.RGBA
 	gapNoise             int // ± per channel inside the gap
 	decorate             func(img *image.RGBA)
+	// margin is a transparent border around the piece in the small PNG.
+	margin int
+	// pieceScale sizes the piece's opaque part against the gap; 0 means 1.
+	pieceScale float64
+	// darken, if set, draws the gap as the background times 1-darken
+	// instead of a flat colour.
+	darken float64
 }
 
 // noise is a fully random texture.
@@ -36,7 +44,6 @@ func (tp testPuzzle) build(t testing.TB, seed uint64) Puzzle {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	big := image.NewRGBA(image.Rect(0, 0, tp.width, tp.height))
-	small := image.NewRGBA(image.Rect(0, 0, tp.piece, tp.piece))
 	for y := range tp.height {
 		for x := range tp.width {
 			big.SetRGBA(x, y, tp.texture(r, x, y))
@@ -45,10 +52,26 @@ func (tp testPuzzle) build(t testing.TB, seed uint64) Puzzle {
 	if tp.decorate != nil {
 		tp.decorate(big)
 	}
+	scale := tp.pieceScale
+	if scale == 0 {
+		scale = 1
+	}
+	n := int(math.Round(float64(tp.piece) * scale))
+	small := image.NewNRGBA(image.Rect(0, 0, n+2*tp.margin, n+2*tp.margin))
+	for y := range n {
+		for x := range n {
+			c := big.RGBAAt(tp.gapX+int(float64(x)/scale), tp.gapY+int(float64(y)/scale))
+			small.SetNRGBA(tp.margin+x, tp.margin+y, color.NRGBA(c))
+		}
+	}
 	for y := range tp.piece {
 		for x := range tp.piece {
-			small.SetRGBA(x, y, big.RGBAAt(tp.gapX+x, tp.gapY+y))
 			c := gapColour
+			if tp.darken > 0 {
+				c = big.RGBAAt(tp.gapX+x, tp.gapY+y)
+				f := func(v uint8) uint8 { return uint8(float64(v) * (1 - tp.darken)) }
+				c = color.RGBA{f(c.R), f(c.G), f(c.B), 255}
+			}
 			if tp.gapNoise > 0 {
 				d := func(v uint8) uint8 { return uint8(int(v) + r.IntN(2*tp.gapNoise+1) - tp.gapNoise) }
 				c = color.RGBA{d(c.R), d(c.G), d(c.B), 255}

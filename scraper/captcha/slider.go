@@ -6,32 +6,63 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	_ "image/png"
-	"math"
+	"slices"
 
 	"github.com/icpmon/icpmon/scraper"
 )
 
-// Slider is the built-in solver. The real gap is a flat, near-uniform greyish
-// square the size of the piece at params.height, not a textured cut-out
-// (domain.md §1.1), so Slider scans that band of the background for the
-// window of the piece's size whose colour is most uniform and least coloured.
+// Slider is the built-in solver. It assumes no more than the captchas seen
+// since 2021 share (domain.md §1.1–1.2): the piece PNG may carry a
+// transparent margin and a jigsaw shape; the gap may be up to a fifth
+// smaller or larger than the piece's opaque part, flat (the 2026 grey
+// square, plain or noisy, any colour) or a darkened or lightened cut-out of
+// the background, outlined or not; params.height is a hint. When no gap
+// stands out it answers ErrNoGuess: a wrong answer costs a request and
+// invites a ban.
+//
+// A quarter-scale search proposes squares whose inside differs from their
+// surroundings; each is then proved at full scale by the piece's texture
+// (a shaded cut-out), by a flat inside with sharp edges (or, for a jigsaw
+// piece, its silhouette), or failing both by a strong step on every side.
 type Slider struct {
-	// MaxStdDev is the largest colour standard deviation (0–255 scale) a
-	// window may have to count as the gap; 0 means 8. The real gap is flat to
-	// a few levels (HG-ha compares colours quantised to 4 levels), so a textured
-	// background yields no guess rather than a wrong one that costs a refusal.
+	// MaxStdDev is the largest brightness standard deviation (0–255) inside
+	// a flat gap; 0 means 8. A noisy flat gap is a few levels; the texture
+	// around it, more.
 	MaxStdDev float64
-	// VerticalSlack is how many rows above and below params.height are also
-	// tried; 0 means 2.
+	// VerticalSlack is how far params.height may be off, in pixels; 0 means
+	// 12. Without a gap in that band the whole background is searched.
 	VerticalSlack int
 }
 
-// chromaWeight trades uniformity for greyness: a flat but strongly coloured
-// area (a blue sky) must lose to the greyish gap, which sits near
-// RGB(199,186,183) (a 2026 client's target colour, domain.md §1.1).
-const chromaWeight = 0.25
+const (
+	// coarse is the scale-down of the candidate search.
+	coarse = 4
+	// sizeSlack is how much smaller or larger than the piece the gap may be.
+	sizeSlack = 0.2
+	// maxCandidates bounds the full-scale checks.
+	maxCandidates = 10
+	// minNCC is the correlation of the piece's texture with a cut-out that
+	// proves it: unrelated texture correlates well under 0.3.
+	minNCC = 0.6
+	// flatContrast and stepContrast are the least edge contrast (outside
+	// deviation over inside deviation) of a flat gap and of a gap proved by
+	// its edges alone.
+	flatContrast = 5.0
+	stepContrast = 5.0
+	// flatOutside and stepOutside are the least percentage of unlike
+	// pixels just outside each edge.
+	flatOutside = 25.0
+	stepOutside = 60.0
+	// minSharp is the least sharpness of a gap proved by its edges.
+	minSharp = 0.5
+	// minShape is the least agreement of a shaped piece's silhouette with a
+	// flat cut-out.
+	minShape = 0.9
+	// tolerance is how close two answers must be to be the same gap: the
+	// MIIT checkImage tolerance (domain.md §1.1).
+	tolerance = 3
+)
 
 // Solve implements Solver.
 func (s Slider) Solve(ctx context.Context, p Puzzle) (int, error) {
@@ -46,118 +77,147 @@ func (s Slider) Solve(ctx context.Context, p Puzzle) (int, error) {
 }
 
 func (s Slider) locate(p Puzzle) (int, error) {
-	piece, _, err := image.DecodeConfig(bytes.NewReader(p.Small))
+	pieceImg, _, err := image.Decode(bytes.NewReader(p.Small))
 	if err != nil {
 		return 0, fmt.Errorf("decoding the slider piece: %w", err)
 	}
-	big, _, err := image.Decode(bytes.NewReader(p.Big))
+	bigImg, _, err := image.Decode(bytes.NewReader(p.Big))
 	if err != nil {
 		return 0, fmt.Errorf("decoding the background: %w", err)
 	}
-	b := big.Bounds()
-	w, h := piece.Width, piece.Height
-	if w <= 0 || h <= 0 || w > b.Dx() || h > b.Dy() {
-		return 0, fmt.Errorf("piece %dx%d does not fit the %dx%d background", w, h, b.Dx(), b.Dy())
+	pieceLum, alpha := luminance(pieceImg), alphaOf(pieceImg)
+	box := opaqueBounds(alpha)
+	if box.Empty() {
+		return 0, errors.New("the slider piece has no opaque pixel")
 	}
+	big := luminance(bigImg)
+	sr := &search{big: big, piece: pieceLum.crop(box), maxStd: s.MaxStdDev}
+	if sr.maxStd == 0 {
+		sr.maxStd = 8
+	}
+	if lo := int(float64(min(sr.piece.w, sr.piece.h)) * (1 - sizeSlack)); lo < 2*coarse+2 ||
+		float64(sr.piece.w)*(1-sizeSlack) > float64(big.w) || float64(sr.piece.h)*(1-sizeSlack) > float64(big.h) {
+		return 0, fmt.Errorf("piece %dx%d (opaque part of %dx%d) does not fit the %dx%d background",
+			sr.piece.w, sr.piece.h, pieceLum.w, pieceLum.h, big.w, big.h)
+	}
+	sr.quarter = big.shrink(coarse)
+	sr.sums = newIntegral(sr.quarter)
+	sr.mask = alpha.crop(box)
+	sr.shaped = opaqueShare(sr.mask) < 0.97
+	sr.bigTex = differences(big)
+	sr.texture = newPieceTexture(sr.piece, sr.mask, sr.bigTex.w)
+
 	slack := s.VerticalSlack
 	if slack == 0 {
-		slack = 2
+		slack = 12
 	}
-	maxStd := s.MaxStdDev
-	if maxStd == 0 {
-		maxStd = 8
+	// A band with rivals in it is no reason to look elsewhere; an empty one
+	// is, for a gap proved by more than its edges: the hint may be wrong,
+	// but a gap that contradicts it needs the stronger proof.
+	var found []verdict
+	hinted := p.Height > 0 && p.Height < big.h
+	if hinted {
+		found = sr.find(p.Height-slack, p.Height+slack)
 	}
-	y0, y1 := max(p.Height-slack, 0), min(p.Height+slack, b.Dy()-h)
-	if y0 > y1 {
-		return 0, fmt.Errorf("gap height %d outside the %dx%d background", p.Height, b.Dx(), b.Dy())
-	}
-
-	sums := newIntegral(big, y0, y1+h)
-	n := float64(w * h)
-	bestX, bestCost, bestStd := -1, math.Inf(1), 0.0
-	for y := y0; y <= y1; y++ {
-		for x := 0; x+w <= b.Dx(); x++ {
-			var mean [3]float64
-			var variance float64
-			for c := range 3 {
-				sum, sq := sums.window(c, x, y-y0, w, h)
-				m := float64(sum) / n
-				mean[c] = m
-				variance += float64(sq)/n - m*m
-			}
-			std := math.Sqrt(max(variance/3, 0))
-			chroma := max(mean[0], mean[1], mean[2]) - min(mean[0], mean[1], mean[2])
-			if cost := std + chromaWeight*chroma; cost < bestCost {
-				bestX, bestCost, bestStd = x, cost, std
-			}
+	if len(found) == 0 {
+		found = sr.find(0, big.h)
+		if hinted {
+			found = slices.DeleteFunc(found, func(v verdict) bool { return v.kind == byEdges })
 		}
 	}
-	if bestX < 0 || bestStd > maxStd {
-		return 0, errors.New("no flat gap of the piece's size at the given height")
+	x, err := decide(found)
+	if err != nil {
+		return 0, fmt.Errorf("%dx%d background, %dx%d piece: %w", big.w, big.h, sr.piece.w, sr.piece.h, err)
 	}
-	return bestX, nil
+	return x, nil
 }
 
-// integral holds summed-area tables of each RGB channel and of its square
-// over rows [top, bottom) of an image, so any window's mean and variance cost
-// O(1).
-type integral struct {
-	stride int        // width + 1
-	sum    [3][]int64 // sum[c][(y)*stride+x] = Σ over rows <y, cols <x
-	sq     [3][]int64 // same for squares
+// search is one puzzle's state.
+type search struct {
+	big, piece *plane
+	// mask is the piece's alpha; shaped says it is not a full rectangle
+	// (a jigsaw piece).
+	mask    *plane
+	shaped  bool
+	quarter *plane
+	sums    *integral // of quarter
+	// For matchTexture: the background's horizontal differences and the
+	// piece's.
+	bigTex  *plane
+	texture pieceTexture
+	maxStd  float64
 }
 
-func newIntegral(img image.Image, top, bottom int) *integral {
-	pix, stride := pixels(img)
-	width, rows := img.Bounds().Dx(), bottom-top
-	it := &integral{stride: width + 1}
-	for c := range 3 {
-		it.sum[c] = make([]int64, (rows+1)*it.stride)
-		it.sq[c] = make([]int64, (rows+1)*it.stride)
-	}
-	for y := range rows {
-		var rowSum, rowSq [3]int64
-		line := pix[(top+y)*stride:]
-		for x := range width {
-			i := (y+1)*it.stride + x + 1
-			for c := range 3 {
-				v := int64(line[4*x+c])
-				rowSum[c] += v
-				rowSq[c] += v * v
-				it.sum[c][i] = it.sum[c][i-it.stride] + rowSum[c]
-				it.sq[c][i] = it.sq[c][i-it.stride] + rowSq[c]
-			}
+// kind is how a candidate proved to be the gap, strongest first.
+type kind int
+
+const (
+	notGap kind = iota
+	byEdges
+	flat
+	byTexture
+)
+
+// verdict is a checked candidate.
+type verdict struct {
+	kind  kind
+	x     int
+	score float64 // correlation for byTexture, edge contrast (or silhouette agreement) for the others
+}
+
+// find returns the candidates whose top lies in [top0, top1] that proved to
+// be a gap, best first.
+func (sr *search) find(top0, top1 int) []verdict {
+	var found []verdict
+	for _, c := range sr.candidates(top0, top1) {
+		if v := sr.check(c); v.kind != notGap {
+			found = append(found, v)
 		}
 	}
-	return it
+	slices.SortFunc(found, func(a, b verdict) int {
+		if a.kind != b.kind {
+			return int(b.kind - a.kind)
+		}
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return 0
+	})
+	return found
 }
 
-// pixels returns img's 8-bit RGBA samples with their row stride, converting
-// only when img is not already laid out that way: an interface call per
-// pixel would cost more than the search. PNG decodes opaque images as RGBA,
-// whose premultiplied samples equal the plain ones.
-func pixels(img image.Image) (pix []uint8, stride int) {
-	switch m := img.(type) {
-	case *image.RGBA:
-		if m.Rect.Min == (image.Point{}) {
-			return m.Pix, m.Stride
-		}
-	case *image.NRGBA:
-		if m.Rect.Min == (image.Point{}) {
-			return m.Pix, m.Stride
+// decide answers the best gap found, unless a rival elsewhere comes close
+// to it: then either may be the gap. Flat and edge verdicts both score edge
+// contrast, so they rival each other: two of them placing one gap apart
+// (a smooth part of a blurred cut-out) is no answer either.
+func decide(found []verdict) (int, error) {
+	if len(found) == 0 {
+		return 0, fmt.Errorf("no gap stands out: %w", ErrNoGuess)
+	}
+	best := found[0]
+	comparable := func(k kind) bool { return k == best.kind || (k != byTexture && best.kind != byTexture) }
+	for _, v := range found[1:] {
+		if abs(v.x-best.x) > tolerance && comparable(v.kind) && v.score > best.score*rivalRatio(best.kind) {
+			return 0, fmt.Errorf("two gaps stand out, at x=%d and x=%d: %w", best.x, v.x, ErrNoGuess)
 		}
 	}
-	b := img.Bounds()
-	n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(n, n.Rect, img, b.Min, draw.Src)
-	return n.Pix, n.Stride
+	return best.x, nil
 }
 
-// window returns the sum and sum of squares of channel c over the w×h window
-// whose top-left corner is (x, y) in table coordinates.
-func (it *integral) window(c, x, y, w, h int) (sum, sq int64) {
-	a, b := y*it.stride+x, y*it.stride+x+w
-	d, e := (y+h)*it.stride+x, (y+h)*it.stride+x+w
-	return it.sum[c][e] - it.sum[c][b] - it.sum[c][d] + it.sum[c][a],
-		it.sq[c][e] - it.sq[c][b] - it.sq[c][d] + it.sq[c][a]
+// rivalRatio is how close a second candidate's score may come to the best's.
+func rivalRatio(k kind) float64 {
+	if k == byTexture {
+		return 0.85 // correlations: 0.9 against 0.7 is a clear win
+	}
+	return 0.6
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

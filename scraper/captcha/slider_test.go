@@ -2,6 +2,7 @@ package captcha
 
 import (
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -65,15 +66,20 @@ func TestSliderRefusesToGuess(t *testing.T) {
 			noGapImg.SetRGBA(x, y, noGap.texture(r, x, y))
 		}
 	}
+	transparent := encodePNG(t, image.NewNRGBA(image.Rect(0, 0, 48, 48)))
+	twoGaps := testPuzzle{width: 320, height: 160, piece: 48, texture: noise, gapX: 40, gapY: 50,
+		decorate: func(img *image.RGBA) { fill(img, image.Rect(220, 50, 268, 98), gapColour) }}.build(t, 4)
 	cases := []struct {
-		name string
-		p    Puzzle
+		name    string
+		p       Puzzle
+		noGuess bool // else a malformed puzzle, which no guess would mend
 	}{
-		{"texture without a gap", Puzzle{Big: encodePNG(t, noGapImg), Small: withGap.Small, Height: 50}},
-		{"background not an image", Puzzle{Big: []byte("<html>"), Small: withGap.Small, Height: 50}},
-		{"piece not an image", Puzzle{Big: withGap.Big, Small: nil, Height: 50}},
-		{"height below the image", Puzzle{Big: withGap.Big, Small: withGap.Small, Height: 400}},
-		{"piece larger than the background", Puzzle{Big: withGap.Small, Small: withGap.Big, Height: 0}},
+		{"texture without a gap", Puzzle{Big: encodePNG(t, noGapImg), Small: withGap.Small, Height: 50}, true},
+		{"two gaps alike", twoGaps, true},
+		{"background not an image", Puzzle{Big: []byte("<html>"), Small: withGap.Small, Height: 50}, false},
+		{"piece not an image", Puzzle{Big: withGap.Big, Small: nil, Height: 50}, false},
+		{"piece all transparent", Puzzle{Big: withGap.Big, Small: transparent, Height: 50}, false},
+		{"piece larger than the background", Puzzle{Big: withGap.Small, Small: withGap.Big, Height: 0}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,7 +90,51 @@ func TestSliderRefusesToGuess(t *testing.T) {
 			if scraper.ReasonOf(err) != scraper.CaptchaFailed {
 				t.Fatalf("reason %s (%v), want captcha_failed", scraper.ReasonOf(err), err)
 			}
+			if errors.Is(err, ErrNoGuess) != c.noGuess {
+				t.Fatalf("errors.Is(%v, ErrNoGuess) = %t, want %t", err, !c.noGuess, c.noGuess)
+			}
 		})
+	}
+}
+
+func TestSliderTrimsThePiece(t *testing.T) {
+	for margin := range 7 {
+		for seed := range uint64(2) {
+			tp := testPuzzle{width: 480, height: 240, piece: 72, texture: landscape, gapNoise: 2, margin: margin,
+				gapX: 100 + 60*int(seed), gapY: 20 + 30*int(seed)}
+			x, err := Slider{}.Solve(context.Background(), tp.build(t, seed))
+			if err != nil || abs(x-tp.gapX) > 1 {
+				t.Fatalf("margin %d, seed %d: Solve = %d, %v; gap at %d", margin, seed, x, err, tp.gapX)
+			}
+		}
+	}
+}
+
+func TestSliderGapSizeSlack(t *testing.T) {
+	// The piece's opaque part may be up to a fifth smaller or larger than
+	// the gap; texture matching needs the same size, so the edges decide.
+	for _, scale := range []float64{0.82, 0.9, 1.1, 1.2} {
+		for _, darken := range []float64{0, 0.5} {
+			for seed := range uint64(2) {
+				tp := testPuzzle{width: 480, height: 240, piece: 72, texture: landscape, gapNoise: 2, pieceScale: scale,
+					darken: darken, gapX: 90 + 70*int(seed), gapY: 30 + 25*int(seed)}
+				x, err := Slider{}.Solve(context.Background(), tp.build(t, seed))
+				if err != nil || abs(x-tp.gapX) > 1 {
+					t.Fatalf("scale %.2f, darken %.1f, seed %d: Solve = %d, %v; gap at %d", scale, darken, seed, x, err, tp.gapX)
+				}
+			}
+		}
+	}
+}
+
+func TestSliderHeightIsAHint(t *testing.T) {
+	tp := testPuzzle{width: 480, height: 240, piece: 72, texture: landscape, gapNoise: 2, gapX: 250, gapY: 120}
+	p := tp.build(t, 5)
+	for _, h := range []int{120, 112, 128, 0, 1, 30, 239, 400, -5} {
+		p.Height = h
+		if x, err := (Slider{}).Solve(context.Background(), p); err != nil || abs(x-tp.gapX) > 1 {
+			t.Fatalf("height %d: Solve = %d, %v; gap at %d", h, x, err, tp.gapX)
+		}
 	}
 }
 
@@ -131,4 +181,65 @@ func TestSliderGreyscalePNG(t *testing.T) {
 	if x, err := (Slider{}).Solve(context.Background(), p); err != nil || x != 170 {
 		t.Fatalf("Solve = %d, %v; want 170", x, err)
 	}
+}
+
+// inJigsaw says whether (x, y) is in a jigsaw piece of side s+2k: a body of
+// side s with round knobs of radius k on its top and right, and a hole in
+// its left side.
+func inJigsaw(x, y, s, k int) bool {
+	disc := func(cx, cy int) bool { return (x-cx)*(x-cx)+(y-cy)*(y-cy) <= k*k }
+	switch {
+	case disc(k+s/2, k), disc(k+s, k+s/2):
+		return true
+	case disc(k, k+s/2):
+		return false
+	}
+	return x >= k && x < k+s && y >= k && y < k+s
+}
+
+func TestSliderJigsaw(t *testing.T) {
+	// The most common slider shape. Its opaque part starts at the body's
+	// left side (the left has a hole, no knob); a flat cut-out's straight
+	// edges would put it at the hole's bottom, 9 px further.
+	const s, k = 56, 9
+	cut := map[string]func(r *rand.Rand, c color.RGBA) color.RGBA{
+		"flat":     func(*rand.Rand, color.RGBA) color.RGBA { return gapColour },
+		"noisy":    func(r *rand.Rand, _ color.RGBA) color.RGBA { return jitter(r, gapColour, 8) },
+		"darkened": func(_ *rand.Rand, c color.RGBA) color.RGBA { return color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255} },
+		"lightened": func(_ *rand.Rand, c color.RGBA) color.RGBA {
+			return color.RGBA{c.R/2 + 127, c.G/2 + 127, c.B/2 + 127, 255}
+		},
+	}
+	for name, draw := range cut {
+		for seed := range uint64(2) {
+			r := rand.New(rand.NewPCG(seed, 1))
+			big := image.NewRGBA(image.Rect(0, 0, 480, 240))
+			for y := range 240 {
+				for x := range 480 {
+					big.SetRGBA(x, y, landscape(r, x, y))
+				}
+			}
+			n := s + 2*k
+			gx, gy := 100+r.IntN(480-100-n), r.IntN(240-n)
+			small := image.NewNRGBA(image.Rect(0, 0, n+4, n+4)) // and a margin
+			for y := range n {
+				for x := range n {
+					if inJigsaw(x, y, s, k) {
+						c := big.RGBAAt(gx+x, gy+y)
+						small.SetNRGBA(2+x, 2+y, color.NRGBA(c))
+						big.SetRGBA(gx+x, gy+y, draw(r, c))
+					}
+				}
+			}
+			p := Puzzle{Big: encodePNG(t, big), Small: encodePNG(t, small), Height: gy}
+			if x, err := (Slider{}).Solve(context.Background(), p); err != nil || abs(x-(gx+k)) > 1 {
+				t.Fatalf("%s, seed %d: Solve = %d, %v; gap at %d", name, seed, x, err, gx+k)
+			}
+		}
+	}
+}
+
+func jitter(r *rand.Rand, c color.RGBA, n int) color.RGBA {
+	d := func(v uint8) uint8 { return uint8(min(max(int(v)+r.IntN(2*n+1)-n, 0), 255)) }
+	return color.RGBA{d(c.R), d(c.G), d(c.B), 255}
 }

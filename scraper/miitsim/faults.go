@@ -144,7 +144,7 @@ func (s *Server) serveNormally(w http.ResponseWriter, r *http.Request, endpoint 
 	case CheckImage:
 		s.serveCheck(w, r, nil)
 	case Query:
-		s.serveQuery(w, r, nil)
+		s.serveQuery(w, r, nil, false)
 	}
 }
 

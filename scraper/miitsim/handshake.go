@@ -79,13 +79,13 @@ func (s *Server) serveCaptcha(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	p := s.puzzle(seed)
 	s.mu.Lock()
-	s.challenges[id] = &challenge{x: p.gapX, y: p.gapY, token: token, created: s.opts.Now()}
+	s.challenges[id] = &challenge{x: p.GapX, y: p.GapY, token: token, created: s.opts.Now()}
 	s.mu.Unlock()
 	writeJSON(w, success(map[string]any{
 		"uuid":       id,
-		"bigImage":   base64.StdEncoding.EncodeToString(p.big),
-		"smallImage": base64.StdEncoding.EncodeToString(p.small),
-		"height":     p.gapY,
+		"bigImage":   base64.StdEncoding.EncodeToString(p.Big),
+		"smallImage": base64.StdEncoding.EncodeToString(p.Small),
+		"height":     p.Height,
 		"wide":       s.opts.Width,
 	}))
 }

@@ -1,8 +1,10 @@
 // Package miitsim is a local simulator of the MIIT public query API
 // (hlwicpfwc.miit.gov.cn/icpproject_query/api, domain.md §1): the four-step
-// handshake, its slider captcha, token and sign lifetimes, pagination,
-// rate limiting, the 创宇盾 WAF page and injected faults. Tests, the
-// end-to-end test and benchmarks run the real MIIT client against it.
+// handshake, its slider captcha (and the variants a solver must survive,
+// also drawn by GeneratePuzzle), token and sign lifetimes, pagination,
+// rate limiting, a rate-triggered silent ban, the 创宇盾 WAF page and
+// injected faults. Tests, the end-to-end test and benchmarks run the real
+// MIIT client against it.
 //
 // Where the real API's behaviour is not documented, the simulator is strict
 // (it refuses what a careless client might get away with) and says so.
@@ -10,6 +12,7 @@ package miitsim
 
 import (
 	"fmt"
+	"image/color"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +25,10 @@ import (
 
 // APIPath is where the API root sits on the simulator, as on the real host.
 const APIPath = "/icpproject_query/api"
+
+// DefaultTolerance is how far a captcha answer may miss the gap: ±3 px, as
+// tools report of the real checkImage (domain.md §1.1).
+const DefaultTolerance = 3
 
 // Endpoints, as counted by Requests and targeted by Fault.
 const (
@@ -43,14 +50,43 @@ type Options struct {
 	SignUses int
 	// ChallengeTTL is how long a captcha may take to answer [1m].
 	ChallengeTTL time.Duration
-	// Tolerance is how many pixels an answer may miss the gap by [3].
+	// Tolerance is how many pixels an answer may miss the gap by
+	// [DefaultTolerance].
 	Tolerance int
 	// RateLimit answers JSON code 429 to every request past RateLimit within
 	// one RateWindow; 0 means no limit.
 	RateLimit  int
 	RateWindow time.Duration
-	// Width, Height and Piece size the captcha images [480, 240, 72].
+	// Width, Height and Piece size the captcha images [480, 240, 72]; Piece
+	// is the gap's side.
 	Width, Height, Piece int
+
+	// Captcha variants (see Variant), drawn per puzzle; the defaults draw the
+	// 2026 MIIT captcha.
+
+	// PieceMax, above Piece, draws each gap's side from [Piece, PieceMax].
+	PieceMax int
+	// Margin is the transparent margin around the piece in the small PNG
+	// [0].
+	Margin Span
+	// GapStyles and GapColours are drawn from for each gap [flat; the
+	// style's default colour].
+	GapStyles  []GapStyle
+	GapColours []color.NRGBA
+	// HeightOffset is added to params.height [0]; HideHeight sends 0.
+	HeightOffset Span
+	HideHeight   bool
+
+	// SilentBanAfter starts a silent ban when more than SilentBanAfter
+	// queryByCondition requests arrive within SilentBanWindow [1m]: for
+	// SilentBanFor [5m] every well-formed query, the canary's too, gets a
+	// normal-looking success with total 0 and an empty list (ICP-Checker
+	// #14, domain.md §1.5). Requests made during a ban count towards the
+	// next one. 0 means never.
+	SilentBanAfter  int
+	SilentBanWindow time.Duration
+	SilentBanFor    time.Duration
+
 	// MaxPageSize is the largest pageSize accepted [26]; larger is refused
 	// with code 500.
 	MaxPageSize int
@@ -70,12 +106,14 @@ func (o *Options) defaults() {
 	def(&o.SignTTL, 2*time.Minute)
 	def(&o.ChallengeTTL, time.Minute)
 	def(&o.RateWindow, time.Minute)
+	def(&o.SilentBanWindow, time.Minute)
+	def(&o.SilentBanFor, 5*time.Minute)
 	defInt := func(d *int, v int) {
 		if *d == 0 {
 			*d = v
 		}
 	}
-	defInt(&o.Tolerance, 3)
+	defInt(&o.Tolerance, DefaultTolerance)
 	defInt(&o.Width, 480)
 	defInt(&o.Height, 240)
 	defInt(&o.Piece, 72)
@@ -107,6 +145,7 @@ type Server struct {
 	requests   map[string]int
 	window     time.Time // start of the current rate-limit window
 	inWindow   int
+	ban        silentBan
 }
 
 type record struct {
@@ -221,6 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[endpoint]++
 	fault := s.takeFault(endpoint)
 	limited := s.overLimit()
+	banned := endpoint == Query && s.countForBan()
 	s.mu.Unlock()
 
 	if fault != nil && s.serveFault(w, r, endpoint, fault) {
@@ -238,7 +278,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case CheckImage:
 		s.serveCheck(w, r, fault)
 	case Query:
-		s.serveQuery(w, r, fault)
+		s.serveQuery(w, r, fault, banned)
 	}
 }
 

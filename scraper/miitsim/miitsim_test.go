@@ -205,9 +205,9 @@ func TestPuzzlesAreSolvable(t *testing.T) {
 	for seed := uint64(1); seed <= 25; seed++ {
 		s := NewHandler(Options{Seed: seed})
 		p := s.puzzle(seed * 7919)
-		x, err := captcha.Slider{}.Solve(context.Background(), captcha.Puzzle{Big: p.big, Small: p.small, Height: p.gapY})
-		if err != nil || x < p.gapX-3 || x > p.gapX+3 {
-			t.Fatalf("seed %d: solved %d, %v; gap at %d", seed, x, err, p.gapX)
+		x, err := captcha.Slider{}.Solve(context.Background(), captcha.Puzzle{Big: p.Big, Small: p.Small, Height: p.Height})
+		if err != nil || x < p.GapX-3 || x > p.GapX+3 {
+			t.Fatalf("seed %d: solved %d, %v; gap at %d", seed, x, err, p.GapX)
 		}
 	}
 }

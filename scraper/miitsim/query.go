@@ -23,8 +23,9 @@ type queryBody struct {
 }
 
 // serveQuery: POST /icpAbbreviateInfo/queryByCondition with headers token,
-// sign, uuid and the __jsluid_s cookie.
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, fault *Fault) {
+// sign, uuid and the __jsluid_s cookie. Under a silent ban
+// (Options.SilentBanAfter) a well-formed query gets an empty list.
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, fault *Fault, banned bool) {
 	if c, err := r.Cookie("__jsluid_s"); err != nil || !jsluid.MatchString(c.Value) {
 		writeJSChallenge(w)
 		return
@@ -56,7 +57,12 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, fault *Fault
 		return
 	}
 	var hits []record
-	if fault == nil || fault.Kind != FaultSilentEmpty {
+	switch {
+	case banned:
+		s.mu.Lock()
+		s.ban.spoiled++
+		s.mu.Unlock()
+	case fault == nil || fault.Kind != FaultSilentEmpty:
 		hits = s.match(compact(body.UnitName), *body.ServiceType)
 	}
 	writeJSON(w, success(page(hits, pageNum, pageSize)))
