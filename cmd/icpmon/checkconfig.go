@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/lookup"
 )
 
 func (c *cli) registerCheckConfig(app *kingpin.Application) {
@@ -18,46 +18,28 @@ func (c *cli) registerCheckConfig(app *kingpin.Application) {
 }
 
 // checkConfig lists every problem it finds and exits 1, or says the
-// configuration is good. It does not connect to Redis: a configuration can be
-// checked where its Redis is not reachable.
+// configuration is good, after warnings that do not stop serve. It does not
+// connect to Redis: a configuration can be checked where its Redis is not
+// reachable.
 func (c *cli) checkConfig() error {
 	name := c.configFile
 	if name == "" {
 		name = "(defaults)"
 	}
-	var problems []string
 	// The configuration comes back as far as it could be read even when it
 	// has problems, so that the files it names are checked as well.
 	cfg, err := config.LoadAll(c.configFile, c.redisURL)
-	if err != nil {
-		// config.Load puts every problem on its own line after one prefix.
-		text := strings.TrimPrefix(err.Error(), "config "+c.configFile+": ")
-		problems = strings.Split(text, "\n")
-	}
-	// A section already reported would only be reported again by loading it.
-	reported := func(section string) bool {
-		return slices.ContainsFunc(problems, func(p string) bool {
-			p = strings.TrimPrefix(p, "--redis-url (or ICPMON_REDIS_URL): ")
-			return strings.HasPrefix(p, section+".") || strings.HasPrefix(p, section+":")
-		})
-	}
+	problems := config.ProblemsOf(err)
 	var cal *calendar.Calendar
-	if cfg != nil && !reported("calendar") {
-		if cal, err = c.calendar(cfg); err != nil {
-			problems = append(problems, "calendar.extra_files: "+err.Error())
-		}
-	}
 	if cfg != nil {
-		r := cfg.Redis
-		if reported("redis") {
-			// Its topology is reported; the files it names are still read.
-			r.URL, r.Addrs, r.MasterName, r.Cluster = "", nil, "", false
-		}
-		if _, err := r.ClientOptions(); err != nil {
-			problems = append(problems, err.Error())
-		}
+		var built config.Problems
+		cal, built = c.buildAsServe(cfg, problems)
+		problems = append(problems, built...)
 	}
 	if len(problems) == 0 {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(c.stderr, "icpmon: warning: %s\n", w)
+		}
 		// Where each year's holidays come from, so that a new year's file or
 		// lunar-go upgrade can be seen to take effect before a reload.
 		lines := []string{"config OK: " + name}
@@ -76,4 +58,52 @@ func (c *cli) checkConfig() error {
 		fmt.Fprintf(c.stderr, "  %s\n", p)
 	}
 	return exitError(1)
+}
+
+// buildAsServe builds from cfg, with the same functions, what serve builds
+// before it starts (monitor/daemon: generation.go build, jobs.go): the
+// calendar, the Redis options with password_file and CA file, the reach
+// job's CA pool and the query providers. Schedules and the listen address
+// were checked by config.Validate, with the daemon's parser. A key already
+// reported is not built again, so that one mistake is reported once.
+func (c *cli) buildAsServe(cfg *config.Config, reported config.Problems) (*calendar.Calendar, config.Problems) {
+	about := func(key string) bool {
+		for _, p := range reported {
+			if p.About(key) {
+				return true
+			}
+		}
+		return false
+	}
+	var out config.Problems
+	var cal *calendar.Calendar
+	if !about("calendar") {
+		var err error
+		if cal, err = c.calendar(cfg); err != nil {
+			out = append(out, config.Problem{Key: "calendar.extra_files", Message: err.Error()})
+		}
+	}
+	r := cfg.Redis
+	if about("redis") {
+		// Its topology is reported; the files it names are still read.
+		r.URL, r.Addrs, r.MasterName, r.Cluster = "", nil, "", false
+	}
+	if _, err := r.ClientOptions(); err != nil {
+		out = append(out, config.ProblemsOf(err)...)
+	}
+	if !about("reach.ca_file") {
+		if _, err := cfg.Reach.RootCAs(); err != nil {
+			out = append(out, config.ProblemsOf(err)...)
+		}
+	}
+	if !about("query") {
+		providers, err := lookup.NewProviders(cfg.Query, c.logger, lookup.Hooks{})
+		if err == nil {
+			_, err = lookup.NewChain(providers, cfg.Query.Canary, nil, c.logger)
+		}
+		if err != nil {
+			out = append(out, config.Problem{Message: err.Error()}) // it names its key: query.miit: …
+		}
+	}
+	return cal, out
 }

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 )
@@ -34,6 +36,27 @@ func TestCheckConfig(t *testing.T) {
 		{"missing file", []string{"--config", "testdata/config/absent.yml"}, 1, "", []string{
 			"icpmon: config testdata/config/absent.yml has 1 problem:",
 			"  read config: open testdata/config/absent.yml: no such file or directory",
+		}},
+		{"what serve refuses", []string{"--config", "testdata/config/serve-refuses.yml"}, 1, "", []string{
+			"icpmon: config testdata/config/serve-refuses.yml has 5 problems:",
+			`  web.listen_address: want a port from 1 to 65535, got "99999"`,
+			`  review.schedule: invalid schedule "@every 0s": @every 0s: want an interval of at least 1s`,
+			`  query.schedule: invalid schedule "0 0 31 2 *": never fires (no time matches it in the next five years)`,
+			`  reach.schedule: invalid schedule "@every -10m": @every -10m0s: want an interval of at least 1s`,
+			"  reach.ca_file: open testdata/config/no-such-ca.pem: no such file or directory",
+		}},
+		{"files that never end", []string{"--config", "testdata/config/endless-files.yml"}, 1, "", []string{
+			"icpmon: config testdata/config/endless-files.yml has 3 problems:",
+			"  calendar.extra_files: read holiday file: /dev/zero: not a regular file (a character device)",
+			"  redis.password_file: /dev/zero: not a regular file (a character device)",
+			"  reach.ca_file: /dev/zero: not a regular file (a character device)",
+		}},
+		{"config at /dev/zero", []string{"--config", "/dev/zero"}, 1, "", []string{
+			"icpmon: config /dev/zero has 1 problem:",
+			"  read config: /dev/zero: not a regular file (a character device)",
+		}},
+		{"a schedule Prometheus cannot see", []string{"--config", "testdata/config/short-schedule.yml"}, 0, "config OK: testdata/config/short-schedule.yml\n", []string{
+			"icpmon: warning: review.schedule: runs every 5s, more often than Prometheus sees (three 30 s scrapes, 1m30s): ICPMonitorJobStale counts it as 1m30s",
 		}},
 		{"bad --redis-url", []string{"--redis-url", "http://h:1"}, 1, "", []string{
 			"icpmon: config (defaults) has 1 problem:",
@@ -67,6 +90,26 @@ func TestCheckConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A FIFO as the config once hung check-config and every reload: the read
+// waited for a writer.
+func TestCheckConfigDoesNotBlockOnAFIFO(t *testing.T) {
+	t.Setenv("ICPMON_REDIS_URL", "")
+	fifo := filepath.Join(t.TempDir(), "icpmon.yml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan result, 1)
+	go func() { done <- icpmon(t, "check-config", "--config", fifo) }()
+	select {
+	case r := <-done:
+		if want := "  read config: " + fifo + ": not a regular file (a named pipe)\n"; r.code != 1 || !strings.HasSuffix(r.stderr, want) {
+			t.Errorf("exit %d, stderr %q, want 1 and %q", r.code, r.stderr, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("check-config blocked on a FIFO")
 	}
 }
 

@@ -9,9 +9,10 @@ package calendar
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"time"
+
+	"github.com/icpmon/icpmon/monitor/regularfile"
 )
 
 // The calendar answers for the years a YYYY-MM-DD date can spell. Outside
@@ -57,11 +58,15 @@ func New(extra ...[]byte) (*Calendar, error) {
 	return withOfficialSources(scheds)
 }
 
+// maxHolidayFileBytes bounds one extra file: a year of holiday-cn is about
+// 5 KB, and a path at /dev/zero must not take all memory.
+const maxHolidayFileBytes = 4 << 20
+
 // Load is New with the extra documents read from files, in order.
 func Load(extraFiles []string) (*Calendar, error) {
 	var scheds []schedule
 	for _, name := range extraFiles {
-		b, err := os.ReadFile(name) // #nosec G304 -- calendar.extra_files of the operator's configuration
+		b, err := regularfile.Read(name, maxHolidayFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("read holiday file: %w", err)
 		}

@@ -436,6 +436,9 @@ func TestLoadErrors(t *testing.T) {
 		{"testdata/invalid-no-year.json", `holiday file "testdata/invalid-no-year.json": no "year"`},
 		{"testdata/invalid-json.json", `holiday file "testdata/invalid-json.json": invalid JSON: unexpected EOF`},
 		{"testdata/missing.json", `read holiday file: open testdata/missing.json: no such file or directory`},
+		// Once read without a bound: /dev/zero took check-config's memory.
+		{"/dev/zero", `read holiday file: /dev/zero: not a regular file (a character device)`},
+		{"testdata", `read holiday file: testdata: not a regular file (a directory)`},
 	} {
 		// A good file first: the bad one must still fail the whole load.
 		c, err := Load([]string{"testdata/2027.json", tc.file})

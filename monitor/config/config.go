@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/regularfile"
 )
 
 // Config is the whole configuration file.
@@ -24,6 +25,14 @@ type Config struct {
 	Query    Query    `yaml:"query"`
 	Reach    Reach    `yaml:"reach"`
 	Metrics  Metrics  `yaml:"metrics"`
+	Track    Track    `yaml:"track"`
+}
+
+// Track bounds what operators may track (`track add`, `track import`).
+type Track struct {
+	// MaxDomains is how many domains one cancellation may list: each is
+	// probed and exposed, and all are held in the daemon's memory.
+	MaxDomains int `yaml:"max_domains"`
 }
 
 // Redis says where the store lives. One of URL (single server, redis:// or
@@ -209,8 +218,17 @@ func Default() Config {
 			WatchAfterClear: 720 * time.Hour,
 		},
 		Metrics: Metrics{ClearedRetention: 7 * 24 * time.Hour, PerCancellation: "all"},
+		Track:   Track{MaxDomains: cancellation.DefaultMaxDomains},
 	}
 }
+
+// Size limits of the files a configuration names, far above any real one:
+// each is read whole into memory (monitor/regularfile).
+const (
+	MaxConfigBytes   = 1 << 20 // the configuration file
+	MaxPasswordBytes = 4 << 10 // redis.password_file
+	MaxCAFileBytes   = 4 << 20 // redis.tls.ca_file, reach.ca_file: a bundle of certificates
+)
 
 // Load reads and validates the file at path. An empty path means the defaults.
 func Load(path string) (*Config, error) {
@@ -228,7 +246,7 @@ func load(path string) (*Config, error) {
 		c := Default()
 		return &c, nil
 	}
-	b, err := os.ReadFile(path) // #nosec G304 -- the configuration file the operator named
+	b, err := regularfile.Read(path, MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -242,7 +260,7 @@ func load(path string) (*Config, error) {
 // Parse decodes a YAML document over the defaults and validates the result.
 // A document that decodes only in part (an unknown key, a value of the
 // wrong type) is still validated as far as it decoded, so that the error
-// lists every problem at once, one per line.
+// lists every problem at once: Problems, one per line as text.
 func Parse(b []byte) (*Config, error) {
 	c, err := parse(b)
 	if err != nil {
@@ -255,20 +273,21 @@ func parse(b []byte) (*Config, error) {
 	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	var problems []string
+	var problems Problems
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		var typeErr *yaml.TypeError
 		if !errors.As(err, &typeErr) {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		// yaml.v3 decodes what it can and lists each key it could not.
-		problems = append(problems, typeErr.Errors...)
+		// yaml.v3 decodes what it can and lists each key it could not; its
+		// lines name the line, not the key.
+		for _, e := range typeErr.Errors {
+			problems = append(problems, Problem{Message: e})
+		}
 	}
-	if err := c.Validate(); err != nil {
-		problems = append(problems, strings.Split(err.Error(), "\n")...)
-	}
+	problems = append(problems, ProblemsOf(c.Validate())...)
 	if len(problems) > 0 {
-		return &c, errors.New(strings.Join(problems, "\n"))
+		return &c, problems
 	}
 	return &c, nil
 }
@@ -297,7 +316,11 @@ func LoadAll(path, redisURL string) (*Config, error) {
 		return c, err
 	}
 	if err := c.Validate(); err != nil {
-		return c, fmt.Errorf("--redis-url (or ICPMON_REDIS_URL): %w", err)
+		ps := ProblemsOf(err)
+		for i := range ps {
+			ps[i].Via = "--redis-url (or ICPMON_REDIS_URL)"
+		}
+		return c, ps
 	}
 	return c, nil
 }

@@ -3,11 +3,13 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/icpmon/icpmon/monitor/regularfile"
 )
 
 // DefaultRedisURL is used when neither redis.url nor redis.addrs is set:
@@ -32,18 +34,18 @@ func (r Redis) ClientOptions() (*redis.UniversalOptions, error) {
 		}
 		u, err := redis.ParseURL(raw)
 		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
+			return nil, &KeyError{Key: "redis.url", Err: err}
 		}
 		o.Addrs = []string{u.Addr}
 		o.DB, o.Username, o.Password, o.TLSConfig = u.DB, u.Username, u.Password, u.TLSConfig
 		if u.Network == "unix" {
-			return nil, fmt.Errorf("redis.url: unix sockets are not supported; use redis://HOST:PORT")
+			return nil, &KeyError{Key: "redis.url", Err: errors.New("unix sockets are not supported; use redis://HOST:PORT")}
 		}
 	}
 	if r.PasswordFile != "" {
-		b, err := os.ReadFile(r.PasswordFile)
+		b, err := regularfile.Read(r.PasswordFile, MaxPasswordBytes)
 		if err != nil {
-			return nil, fmt.Errorf("redis.password_file: %w", err)
+			return nil, &KeyError{Key: "redis.password_file", Err: err}
 		}
 		o.Password = strings.TrimRight(string(b), "\r\n")
 		o.SentinelPassword = o.Password
@@ -70,13 +72,13 @@ func (t RedisTLS) config() (*tls.Config, error) {
 		InsecureSkipVerify: t.InsecureSkipVerify, // #nosec G402 -- an explicit operator choice (redis.tls.insecure_skip_verify), off by default
 	}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := ReadCAFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("redis.tls.ca_file: %w", err)
+			return nil, &KeyError{Key: "redis.tls.ca_file", Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("redis.tls.ca_file: no PEM certificate in %s", t.CAFile)
+			return nil, &KeyError{Key: "redis.tls.ca_file", Err: fmt.Errorf("no PEM certificate in %s", t.CAFile)}
 		}
 		tc.RootCAs = pool
 	}

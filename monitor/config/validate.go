@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -12,7 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/andybalholm/cascadia"
-	"github.com/robfig/cron/v3"
+
+	"github.com/icpmon/icpmon/monitor/cancellation"
 )
 
 // Providers names the query providers a configuration may choose.
@@ -23,24 +23,21 @@ func HTMLFields() []string {
 	return []string{"licence", "main_licence", "domain", "unit_name", "service_name", "approved_at"}
 }
 
-// scheduleParser accepts what interface.md promises: 5 fields or descriptors such as @every.
-var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a job schedule.
-func ParseSchedule(spec string) (cron.Schedule, error) { return scheduleParser.Parse(spec) }
-
-// Validate returns every problem of c, one per line, or nil.
+// Validate returns every problem of c as Problems, or nil.
 func (c *Config) Validate() error {
 	v := &problems{}
 	c.Redis.validate(v)
-	if _, _, err := net.SplitHostPort(c.Web.ListenAddress); err != nil {
-		v.add("web.listen_address", "want HOST:PORT, got %q", c.Web.ListenAddress)
-	}
+	v.listenAddress("web.listen_address", c.Web.ListenAddress)
 	v.schedule("review.schedule", c.Review.Schedule)
 	v.between("review.limit_business_days", c.Review.LimitBusinessDays, 1, 366)
 	for _, p := range slices.Sorted(maps.Keys(c.Review.ProvinceLimits)) {
 		if utf8.RuneCountInString(p) != 1 {
 			v.add("review.province_limits", "key %q: want the one-character licence prefix, such as 浙", p)
+		} else if key := cancellation.ProvinceKey(p); key != p {
+			// 云 and 滇 name one province: a limit for either applies to both.
+			if _, both := c.Review.ProvinceLimits[key]; both {
+				v.add("review.province_limits", "%s and %s are one province: set one of them", p, key)
+			}
 		}
 		v.between("review.province_limits."+p, c.Review.ProvinceLimits[p], 1, 366)
 	}
@@ -51,6 +48,7 @@ func (c *Config) Validate() error {
 	}
 	c.Query.validate(v)
 	c.Reach.validate(v)
+	v.between("track.max_domains", c.Track.MaxDomains, 1, cancellation.MaxDomainsCeiling)
 	v.nonNegative("metrics.cleared_retention", c.Metrics.ClearedRetention)
 	if !slices.Contains(PerCancellationModes(), c.Metrics.PerCancellation) {
 		v.add("metrics.per_cancellation", "want one of %s, got %q", strings.Join(PerCancellationModes(), ", "), c.Metrics.PerCancellation)
@@ -195,17 +193,30 @@ func (r *Reach) validate(v *problems) {
 }
 
 // problems collects validation failures in the order found.
-type problems struct{ list []string }
+type problems struct{ list Problems }
 
 func (v *problems) add(key, format string, args ...any) {
-	v.list = append(v.list, key+": "+fmt.Sprintf(format, args...))
+	v.list = append(v.list, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
 func (v *problems) err() error {
 	if len(v.list) == 0 {
 		return nil
 	}
-	return errors.New(strings.Join(v.list, "\n"))
+	return v.list
+}
+
+// listenAddress checks what net.Listen will be given. Port 0 (any free
+// port) stays legal: tests listen there.
+func (v *problems) listenAddress(key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(key, "want HOST:PORT, got %q", addr)
+		return
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		v.add(key, "want a port from 1 to 65535, got %q", port)
+	}
 }
 
 func (v *problems) schedule(key, spec string) {

@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/config"
 )
 
 // errPanicked marks a run that panicked; cron.Recover logs the panic itself.
@@ -195,15 +196,10 @@ func (s *scheduler) status() []jobStatus {
 	return out
 }
 
-// interval is a schedule's period: the @every duration, or the gap between
-// its next two runs after now.
-func interval(s cron.Schedule, now time.Time) time.Duration {
-	if c, ok := s.(cron.ConstantDelaySchedule); ok {
-		return c.Delay
-	}
-	next := s.Next(now)
-	return s.Next(next).Sub(next)
-}
+// interval is a schedule's period, as check-config computes it for its
+// warnings: the schedules come from config.ParseSchedule (jobs.go), which
+// refuses an @every under a second and a spec that never fires.
+func interval(s cron.Schedule, now time.Time) time.Duration { return config.ScheduleInterval(s, now) }
 
 // cronLogger adapts slog to cron's logger: its chatter (start, wake, run) is
 // debug; a skipped tick is worth an info line; panics are errors.
