@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -15,16 +17,26 @@ func (c *cli) registerServe(app *kingpin.Application) {
 		listen        []string
 		webConfig     string
 		systemdSocket bool
+		maxConns      int
+		headerTimeout time.Duration
+		idleTimeout   time.Duration
 	)
 	cmd.Flag("web.listen-address", "Address to listen on, repeatable; wins over web.listen_address of the configuration.").PlaceHolder("HOST:PORT").StringsVar(&listen)
 	cmd.Flag("web.config.file", "Web configuration file (Prometheus exporter-toolkit format) enabling TLS and basic auth on every endpoint.").PlaceHolder("FILE").StringVar(&webConfig)
 	cmd.Flag("web.systemd-socket", "Use the listeners of systemd socket activation instead of listen addresses.").BoolVar(&systemdSocket)
+	cmd.Flag("web.max-connections", "Maximum simultaneous web connections; lowered to half the open-files limit, the rest kept for the jobs.").Default(strconv.Itoa(daemon.DefaultMaxConnections)).IntVar(&maxConns)
+	cmd.Flag("web.read-header-timeout", "How long a client may take to send a request's headers.").Default(daemon.DefaultReadHeaderTimeout.String()).DurationVar(&headerTimeout)
+	cmd.Flag("web.idle-timeout", "How long an idle keep-alive connection is kept open.").Default(daemon.DefaultIdleTimeout.String()).DurationVar(&idleTimeout)
 	c.command(cmd, func(ctx context.Context) error {
 		return daemon.Run(ctx, daemon.Options{
 			ConfigFile: c.configFile,
 			RedisURL:   c.redisURL,
 			Web:        web.FlagConfig{WebListenAddresses: &listen, WebConfigFile: &webConfig, WebSystemdSocket: &systemdSocket},
 			Logger:     c.logger,
+
+			MaxConnections:    maxConns,
+			ReadHeaderTimeout: headerTimeout,
+			IdleTimeout:       idleTimeout,
 		})
 	})
 }

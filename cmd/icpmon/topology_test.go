@@ -239,19 +239,22 @@ query: {provider: ymicp, ymicp: {url: "http://127.0.0.1:1"}}
 		t.Errorf("the status page does not show %s", id)
 	}
 
-	// A rotated password file with the wrong password: the reload takes it,
-	// Redis refuses it, and the daemon says so without the password.
+	// A rotated password file with the wrong password: the reload is
+	// refused, the working connection stays, and the daemon says why
+	// without the password.
 	if err := os.WriteFile(pwFile, []byte(wrong+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := reload(); code != http.StatusOK {
-		t.Fatalf("reload: %d %s", code, body)
+	if code, body := reload(); code != http.StatusInternalServerError || !strings.Contains(body, "WRONGPASS") {
+		t.Fatalf("reload with the wrong password: %d %s", code, body)
 	}
-	waitUntil(t, "not ready with the wrong password", func() bool {
-		code, body := get("/-/ready")
-		return code == http.StatusServiceUnavailable && strings.Contains(body, "WRONGPASS")
+	if code, _ := get("/-/ready"); code != http.StatusOK {
+		t.Fatalf("not ready after a refused reload: %d", code)
+	}
+	waitUntil(t, "icpmon_config_last_reload_successful 0", func() bool {
+		_, m := get("/metrics")
+		return strings.Contains(m, "icpmon_config_last_reload_successful 0") && strings.Contains(m, "icpmon_redis_up 1")
 	})
-	waitUntil(t, "icpmon_redis_up 0", func() bool { _, m := get("/metrics"); return strings.Contains(m, "icpmon_redis_up 0") })
 	get("/")
 
 	// The right one again.

@@ -42,6 +42,17 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// PingInterval is the period of the background Redis health check.
 	PingInterval time.Duration
+	// ReloadTimeout bounds how long a reload may build its configuration
+	// before it is given up as failed.
+	ReloadTimeout time.Duration
+
+	// MaxConnections caps the web server's open connections; it is lowered
+	// further to half the descriptor limit, the other half kept for the jobs.
+	MaxConnections int
+	// ReadHeaderTimeout bounds reading a request's headers, IdleTimeout how
+	// long a keep-alive connection may wait for its next request.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
 }
 
 // Defaults for unset Options.
@@ -59,8 +70,13 @@ type daemon struct {
 	sched   *scheduler
 	redis   redisHealth
 
-	gen      atomic.Pointer[generation] // the configuration in force
-	reloadMu sync.Mutex                 // one reload at a time
+	gen atomic.Pointer[generation] // the configuration in force
+	// reloadTurn holds a token while a reload runs: one at a time.
+	reloadTurn chan struct{}
+	// stuckBuilds counts reload builds given up on and still blocked.
+	stuckBuilds atomic.Int32
+	// stopping is closed when the shutdown begins; reloads stop waiting.
+	stopping <-chan struct{}
 	// snapshotMu serialises snapshots, so an older one never replaces a newer.
 	snapshotMu sync.Mutex
 }
@@ -82,7 +98,13 @@ func Run(ctx context.Context, o Options) error {
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
 	}
-	d := &daemon{o: o, log: o.Logger, metrics: metrics.NewSet()}
+	if o.ReloadTimeout <= 0 {
+		o.ReloadTimeout = DefaultReloadTimeout
+	}
+	// life ends when the shutdown begins, whatever begins it.
+	life, endLife := context.WithCancel(ctx)
+	defer endLife()
+	d := &daemon{o: o, log: o.Logger, metrics: metrics.NewSet(), reloadTurn: make(chan struct{}, 1), stopping: life.Done()}
 	d.redis.window = 3 * o.PingInterval
 
 	g, err := d.build(nil)
@@ -90,17 +112,22 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	d.install(g)
-	defer func() { d.gen.Load().conn.drop() }()
+	defer func() {
+		// Take the last turn for good: no reload swaps a generation in
+		// after this drop. Reloads give up their turns once stopping.
+		d.reloadTurn <- struct{}{}
+		d.gen.Load().conn.drop()
+	}()
 	d.log.Info("configuration loaded", "file", o.ConfigFile, "redis", g.conn.describe, "key_prefix", g.cfg.Redis.KeyPrefix)
 
 	flags, err := webFlags(o.Web, g.cfg)
 	if err != nil {
 		return err
 	}
-	server := &http.Server{
-		Handler:           d.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	server := d.newServer()
+	listeners, err := d.listen(flags)
+	if err != nil {
+		return err
 	}
 	// Jobs get their own context: a shutdown lets them finish, and only
 	// cancels them once the timeout has run out.
@@ -113,32 +140,26 @@ func Run(ctx context.Context, o Options) error {
 	d.sched.apply(g.jobs)
 
 	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(server, flags, d.log) }()
+	go func() { served <- web.ServeMultiple(listeners, server, flags, d.log) }()
 
-	pingCtx, stopPing := context.WithCancel(ctx)
-	var pinging sync.WaitGroup
-	pinging.Go(func() { d.pingLoop(pingCtx) })
-
+	var loops sync.WaitGroup
+	loops.Go(func() { d.pingLoop(life) })
+	// SIGHUP reloads off the main loop: a reload that blocks must not keep
+	// SIGTERM from being seen.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	loops.Go(func() { d.hupLoop(life, hup) })
 
 	var serveErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-hup:
-			_ = d.reload() // logged and counted inside
-		case err := <-served:
-			serveErr = fmt.Errorf("web server: %w", err)
-			break loop
-		}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		serveErr = fmt.Errorf("web server: %w", err)
 	}
 	d.log.Info("shutting down", "timeout", o.ShutdownTimeout)
-	stopPing()
-	pinging.Wait()
+	endLife()
+	loops.Wait()
 	if !d.sched.stop(o.ShutdownTimeout) {
 		d.log.Warn("jobs still running after the shutdown timeout; cancelling them")
 		cancelJobs()
@@ -173,35 +194,6 @@ func webFlags(f web.FlagConfig, cfg *config.Config) (*web.FlagConfig, error) {
 		}
 	}
 	return &f, nil
-}
-
-// reload is the one reload path of SIGHUP and POST /-/reload: the whole new
-// configuration is built first and swapped in one step; on any error the old
-// one keeps running.
-func (d *daemon) reload() error {
-	d.reloadMu.Lock()
-	defer d.reloadMu.Unlock()
-	old := d.gen.Load()
-	g, err := d.build(old)
-	if err != nil {
-		d.metrics.ConfigReloadFailed()
-		d.log.Error("configuration reload failed; the previous configuration keeps running", "file", d.o.ConfigFile, "err", err)
-		return err
-	}
-	if g.cfg.Web.ListenAddress != old.cfg.Web.ListenAddress {
-		d.log.Warn("web.listen_address changed; it takes effect at the next restart", "listen_address", old.cfg.Web.ListenAddress)
-	}
-	d.install(g)
-	d.sched.apply(g.jobs)
-	// The review is a function of the configuration (limits, retention,
-	// grace): show the new one at the next scrape, not the next tick.
-	d.sched.runNow(reviewJobName)
-	if g.conn != old.conn {
-		d.log.Info("Redis connection replaced", "redis", g.conn.describe)
-	}
-	old.conn.drop()
-	d.log.Info("configuration reloaded", "file", d.o.ConfigFile)
-	return nil
 }
 
 // install makes g the configuration in force and updates the metrics that

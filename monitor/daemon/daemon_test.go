@@ -144,7 +144,7 @@ icpmon_filing_record_last_checked_timestamp_seconds{id="zhejiang"} %[6]d
 # HELP icpmon_query_canary_ok 1 when the last lookup of the canary licence came back present, 0 otherwise; absent before the first.
 # TYPE icpmon_query_canary_ok gauge
 icpmon_query_canary_ok 1
-# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.
+# HELP icpmon_site_reachable 1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.
 # TYPE icpmon_site_reachable gauge
 icpmon_site_reachable{domain="shop.example.cn",id="approved",scheme="http"} 0
 icpmon_site_reachable{domain="shop.example.cn",id="approved",scheme="https"} 1

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
@@ -52,7 +51,7 @@ func (d *daemon) build(old *generation) (*generation, error) {
 	}
 	g.jobs, err = jobs(deps{
 		cfg: cfg, cal: cal, store: g.conn.store, rdb: g.conn.client,
-		query: d.metrics.Query, log: d.log, now: d.o.Now, snapshot: d.snapshot,
+		query: d.metrics.Query, probes: d.metrics.Probes, log: d.log, now: d.o.Now, snapshot: d.snapshot,
 	})
 	if err != nil {
 		g.conn.drop()
@@ -71,7 +70,7 @@ func fingerprint(r config.Redis, o *redis.UniversalOptions) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%#v\x00%s\x00%s\x00", r, o.Username, o.Password)
 	if r.TLS.CAFile != "" {
-		ca, err := os.ReadFile(r.TLS.CAFile)
+		ca, err := config.ReadCAFile(r.TLS.CAFile)
 		if err != nil {
 			return "", fmt.Errorf("redis.tls.ca_file: %w", err)
 		}

@@ -39,14 +39,3 @@ func (d *daemon) serveReady(w http.ResponseWriter, _ *http.Request) {
 	}
 	fmt.Fprintln(w, "Ready.")
 }
-
-// serveReload reloads the configuration, answering the error if it fails.
-func (d *daemon) serveReload(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := d.reload(); err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, "failed to reload config: %v\n", err)
-		return
-	}
-	fmt.Fprintln(w, "Configuration reloaded.")
-}
