@@ -2,10 +2,8 @@ package daemon
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,13 +31,14 @@ type Job interface {
 
 // deps is what jobs are built from: one configuration and its resources.
 type deps struct {
-	cfg   *config.Config
-	cal   *calendar.Calendar
-	store *store.Store
-	rdb   redis.UniversalClient // the store's client, for the job leases
-	query *metrics.Query        // the query job's metrics (a lookup.Recorder)
-	log   *slog.Logger
-	now   func() time.Time
+	cfg    *config.Config
+	cal    *calendar.Calendar
+	store  *store.Store
+	rdb    redis.UniversalClient // the store's client, for the job leases
+	query  *metrics.Query        // the query job's metrics (a lookup.Recorder)
+	probes *metrics.Probes       // the reach job's probe errors (a reach.Recorder)
+	log    *slog.Logger
+	now    func() time.Time
 	// snapshot reads the store and publishes what /metrics and / serve.
 	snapshot func(ctx context.Context, src source) error
 }
@@ -75,7 +74,7 @@ func jobs(d deps) ([]scheduledJob, error) {
 			Confirmations: d.cfg.Query.Confirmations, Budget: d.cfg.Query.SweepBudget, Now: d.now, Logger: d.log,
 		})),
 		onLeased(d.cfg.Reach.Schedule, reach.New(reach.Options{
-			Store: d.store, Prober: probes, WatchAfterClear: d.cfg.Reach.WatchAfterClear, Now: d.now, Logger: d.log,
+			Store: d.store, Prober: probes, Recorder: d.probes, WatchAfterClear: d.cfg.Reach.WatchAfterClear, Now: d.now, Logger: d.log,
 		})),
 	)
 }
@@ -87,7 +86,7 @@ func newProber(r config.Reach, log *slog.Logger) (*prober.Prober, error) {
 		sigs[i] = prober.Signature{Name: s.Name, Status: s.Status, Header: s.Header, HeaderContains: s.HeaderContains,
 			BodyContains: s.BodyContains, RedirectHost: s.RedirectHost}
 	}
-	roots, err := reachRoots(r.CAFile)
+	roots, err := r.RootCAs() // the system roots plus reach.ca_file's: a public site must still count as served
 	if err != nil {
 		return nil, err
 	}
@@ -97,27 +96,6 @@ func newProber(r config.Reach, log *slog.Logger) (*prober.Prober, error) {
 		return nil, fmt.Errorf("reach: %w", err)
 	}
 	return p, nil
-}
-
-// reachRoots is the system roots plus the certificates of reach.ca_file, or
-// nil (the system roots) without one. Added, never replacing: a site with a
-// public certificate must still count as served, not as a TLS error.
-func reachRoots(file string) (*x509.CertPool, error) {
-	if file == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(file) // #nosec G304 -- a CA file named in the operator's configuration
-	if err != nil {
-		return nil, fmt.Errorf("reach.ca_file: %w", err)
-	}
-	roots, err := x509.SystemCertPool()
-	if err != nil {
-		roots = x509.NewCertPool() // no system roots here: the file's are all there is
-	}
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("reach.ca_file: no PEM certificate in %s", file)
-	}
-	return roots, nil
 }
 
 type jobSpec struct {

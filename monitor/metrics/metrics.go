@@ -22,6 +22,7 @@ type Set struct {
 	Registry *prometheus.Registry
 	Jobs     *Jobs
 	Query    *Query
+	Probes   *Probes
 
 	redisUp         prometheus.Gauge
 	coveredUntil    prometheus.Gauge
@@ -36,6 +37,7 @@ func NewSet() *Set {
 		Registry: prometheus.NewRegistry(),
 		Jobs:     newJobs(),
 		Query:    newQuery(),
+		Probes:   newProbes(),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "redis_up",
 			Help: "1 when the last Redis round trip worked, 0 when it failed.",
@@ -61,6 +63,7 @@ func NewSet() *Set {
 	)
 	s.Jobs.register(s.Registry)
 	s.Query.register(s.Registry)
+	s.Probes.register(s.Registry)
 	return s
 }
 

@@ -163,7 +163,7 @@ icpmon_cancellation_reapply_ready{id="a1"} 0
 icpmon_cancellation_reapply_ready{id="b2"} 0
 icpmon_cancellation_reapply_ready{id="c3"} 1
 icpmon_cancellation_reapply_ready{id="d4"} 1
-# HELP icpmon_site_reachable 1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.
+# HELP icpmon_site_reachable 1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.
 # TYPE icpmon_site_reachable gauge
 icpmon_site_reachable{domain="shop.example",id="b2",scheme="http"} 0
 icpmon_site_reachable{domain="shop.example",id="b2",scheme="https"} 1
@@ -218,7 +218,7 @@ icpmon_site_reachable{domain="still.example",id="d4",scheme="http"} 1
 			}
 		}
 		want := map[string]string{"http://shop.example": "provider_block", "https://shop.example": "served", "http://still.example": "served"}
-		if len(mf.GetMetric()) != 24 || !maps.Equal(hot, want) {
+		if len(mf.GetMetric()) != 3*9 || !maps.Equal(hot, want) { // 3 sites, 9 results
 			t.Errorf("probe results: %d series, hot %v", len(mf.GetMetric()), hot)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
@@ -36,7 +35,7 @@ const (
 	AllSeries PerCancellation = "all"
 	// AlertingSeries exposes only the families that alerts/icpmon.rules.yml
 	// reads, in expressions or annotations: it leaves out the one-hot probe
-	// result (8 series per site) and reapply-ready, about half the series.
+	// result (9 series per site) and reapply-ready, about half the series.
 	AlertingSeries PerCancellation = "alerting"
 	// NoSeries exposes no per-cancellation family, only icpmon_cancellations.
 	NoSeries PerCancellation = "none"
@@ -74,12 +73,23 @@ type Tracked struct {
 	Sites []Site
 }
 
-// Site is the latest probe of one domain over one scheme.
+// Site is the latest probe of one domain over one scheme: the latest
+// definite one, with a later local failure noted (Probe.LocalErrorAt), or a
+// probe_error while nothing definite is known (monitor/reach.Record).
 type Site struct {
 	cancellation.Probe
 	// Reachable is true when the website itself answered and the grace after
 	// approval has passed: the state an alert pages on.
 	Reachable bool
+}
+
+// latestResult is the result of the last run: a local failure noted after
+// the definite probe shows as probe_error, which the reachable series ignores.
+func (s *Site) latestResult() string {
+	if s.LocalErrorAt.After(s.At) {
+		return prober.ProbeError
+	}
+	return s.Result
 }
 
 // family is one per-cancellation metric family; samples writes zero or more
@@ -94,7 +104,7 @@ type family struct {
 var families = []family{
 	{"icpmon_cancellation_info", "Descriptive labels of a tracked cancellation, for joins; always 1.", true, func(w *textWriter, t *Tracked) {
 		w.start()
-		w.label("domains", strings.Join(t.Domains, ","))
+		w.label("domains", domainsLabel(t.Domains))
 		w.label("id", t.ID)
 		w.label("kind", string(t.Kind))
 		w.label("licence", t.Licence)
@@ -147,8 +157,11 @@ var families = []family{
 	{"icpmon_cancellation_reapply_ready", "1 once cleared-grade evidence says a new filing may be made, 0 while the cancellation is active.", false, func(w *textWriter, t *Tracked) {
 		w.idSample(t.ID, boolValue(t.Status == cancellation.Cleared))
 	}},
-	{"icpmon_site_reachable", "1 when the website itself answered the latest probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_site_reachable", "1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.", true, func(w *textWriter, t *Tracked) {
 		for _, s := range t.Sites {
+			if s.Result == prober.ProbeError {
+				continue // only local failures known: they prove nothing
+			}
 			w.start()
 			w.label("domain", s.Domain)
 			w.label("id", t.ID)
@@ -156,15 +169,17 @@ var families = []family{
 			w.value(boolValue(s.Reachable))
 		}
 	}},
-	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result; approved, and cleared while reach.watch_after_clear watches them.", false, func(w *textWriter, t *Tracked) {
-		for _, s := range t.Sites {
+	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result (probe_error: a local failure, proving nothing); approved, and cleared while reach.watch_after_clear watches them.", false, func(w *textWriter, t *Tracked) {
+		for i := range t.Sites {
+			s := &t.Sites[i]
+			latest := s.latestResult()
 			for _, r := range prober.Results() {
 				w.start()
 				w.label("domain", s.Domain)
 				w.label("id", t.ID)
 				w.label("result", r)
 				w.label("scheme", s.Scheme)
-				w.value(boolValue(s.Result == r))
+				w.value(boolValue(latest == r))
 			}
 		}
 	}},

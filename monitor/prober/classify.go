@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 )
@@ -150,20 +151,25 @@ func alibabaBlock(a *answer) bool {
 		(bytes.Contains(a.body, alibabaMarkers[0]) || bytes.Contains(a.body, alibabaMarkers[2]))
 }
 
-// failure classifies a request that got no HTTP answer. parent is the
-// caller's context: when it ended, the probe proved nothing and the result is "".
-func (p *Prober) failure(parent, ctx context.Context, err error, phase string) (string, string) {
+// failure classifies a request that got no HTTP answer, and for a
+// ProbeError says why. parent is the caller's context: when it ended, the
+// probe proved nothing. A local failure is checked before the site's: a
+// socket that could not be made says nothing of the site.
+func (p *Prober) failure(parent, ctx context.Context, err error, phase string) (result, reason, detail string) {
 	if parent.Err() != nil {
-		return "", fmt.Sprintf("probe cancelled (%s): %v", phase, context.Cause(parent))
+		return ProbeError, ReasonCancelled, fmt.Sprintf("probe cancelled (%s): %v", phase, context.Cause(parent))
+	}
+	if reason := localFailure(err); reason != "" {
+		return ProbeError, reason, fmt.Sprintf("local failure on this host, not the site's (%s): %v", phase, err)
 	}
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && !dnsErr.IsTimeout:
-		return DNSError, dnsErr.Error()
+		return DNSError, "", dnsErr.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return Refused, err.Error()
+		return Refused, "", err.Error()
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return Refused, "no route: " + err.Error()
+		return Refused, "", "no route: " + err.Error()
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		how := "closed by the peer"
 		if errors.Is(err, syscall.ECONNRESET) {
@@ -173,16 +179,52 @@ func (p *Prober) failure(parent, ctx context.Context, err error, phase string) (
 			// The access provider's SNI block (domain.md §4.3): the peer hangs up
 			// on the ClientHello. Not called provider_block: a firewall or a
 			// broken server look the same, only a block page names the provider.
-			return Reset, fmt.Sprintf("connection %s after the TLS ClientHello (typical SNI block): %v", how, err)
+			return Reset, "", fmt.Sprintf("connection %s after the TLS ClientHello (typical SNI block): %v", how, err)
 		}
-		return Reset, fmt.Sprintf("connection %s (%s): %v", how, phase, err)
+		return Reset, "", fmt.Sprintf("connection %s (%s): %v", how, phase, err)
 	case ctx.Err() != nil, isTimeout(err):
-		return Timeout, fmt.Sprintf("no answer within %s (%s)", p.timeout, phase)
+		return Timeout, "", fmt.Sprintf("no answer within %s (%s)", p.timeout, phase)
 	case phase == phaseTLS, isTLSFailure(err):
-		return TLSError, err.Error()
+		return TLSError, "", err.Error()
 	default:
-		return HTTPError, fmt.Sprintf("no valid answer (%s): %v", phase, err)
+		return HTTPError, "", fmt.Sprintf("no valid answer (%s): %v", phase, err)
 	}
+}
+
+// localFailure is the ProbeError reason of err when this host, not the
+// site, failed: the kernel refused a descriptor, a buffer or a local address.
+func localFailure(err error) string {
+	switch {
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return ReasonDescriptors
+	case errors.Is(err, syscall.ENOBUFS), errors.Is(err, syscall.ENOMEM):
+		return ReasonBuffers
+	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EADDRINUSE):
+		return ReasonLocalAddress
+	}
+	var sys *os.SyscallError
+	if errors.As(err, &sys) && (sys.Syscall == "socket" || sys.Syscall == "bind") {
+		return ReasonLocalAddress // a socket this host could not make, for whatever errno
+	}
+	// The resolver keeps only the text of its own dial's error (net.DNSError
+	// wraps context errors alone), so a lookup that could not open its
+	// socket is told by that text.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && !dnsErr.IsNotFound {
+		for _, e := range []struct {
+			errno  syscall.Errno
+			reason string
+		}{
+			{syscall.EMFILE, ReasonDescriptors}, {syscall.ENFILE, ReasonDescriptors},
+			{syscall.ENOBUFS, ReasonBuffers}, {syscall.ENOMEM, ReasonBuffers},
+			{syscall.EADDRNOTAVAIL, ReasonLocalAddress},
+		} {
+			if strings.Contains(dnsErr.Err, e.errno.Error()) {
+				return e.reason
+			}
+		}
+	}
+	return ""
 }
 
 func isTimeout(err error) bool {

@@ -6,7 +6,7 @@
 // How the results are read:
 //   - served: any HTTP answer of the site that is not a recognised block, 4xx
 //     and 5xx included (an error page is still the site answering), a redirect
-//     to another site (recorded in Location, not followed), and an answer whose
+//     to another host or port (recorded in Location, not followed), and an answer whose
 //     body was cut short by the timeout (the status line already came from the site).
 //   - provider_block: the Alibaba Cloud page (403, Server: Beaver, its texts),
 //     the Tencent Cloud redirect to dnspod.qcloud.com/static/webblock.html, or a
@@ -19,14 +19,19 @@
 //   - refused: connection refused, or no route to the host.
 //   - tls_error: certificate verification or another TLS handshake failure.
 //   - http_error: a malformed answer, a redirect loop, more than MaxRedirects
-//     same-site redirects, an unparseable Location.
+//     same-origin redirects, an unparseable Location.
 //   - timeout, dns_error: as named. Names under .invalid fail at once, without
 //     a DNS query (RFC 6761).
+//   - probe_error: this host failed, not the site: no file descriptor, buffer
+//     or local address left (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL),
+//     the caller's context ended, or the target was not a domain and scheme.
+//     It proves nothing and must not change what is known of the site;
+//     Measurement.Reason says which.
 //
-// Same-site redirects (http to https allowed, never back) are followed up to
-// MaxRedirects and the last hop decides: a redirect to a page that fails to
-// load gives that failure.
-//
-// A probe with an empty Result proved nothing (the caller's context ended, or
-// the target was not a domain and scheme) and must not be reported.
+// Redirects are followed only within the same scheme, host and port, plus
+// http://host/ up to https://host/ (ports 80 and 443), never back, up to
+// MaxRedirects; the last hop decides: a redirect to a page that fails to load
+// gives that failure. Another port of the same name may be another service
+// (an admin interface, something internal that reach.resolve or DNS points
+// at), so it is recorded, never requested.
 package prober

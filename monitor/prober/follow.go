@@ -5,14 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 // answer is one HTTP response, its body read up to MaxBody.
@@ -27,11 +24,10 @@ type answer struct {
 	bodyErr  error // the body ended early: cut by the timeout or the peer
 }
 
-// follow fetches start and the same-site redirects after it, and writes the
+// follow fetches start and the same-origin redirects after it, and writes the
 // verdict into m. parent is the caller's context, ctx the probe's (with Timeout).
 func (p *Prober) follow(parent, ctx context.Context, start *url.URL, m *Measurement) {
 	probe := &m.Probe
-	site := siteOf(start.Hostname())
 	seen := []string{start.String()}
 	u := start
 	for redirects := 0; ; redirects++ {
@@ -39,10 +35,10 @@ func (p *Prober) follow(parent, ctx context.Context, start *url.URL, m *Measurem
 		if err != nil {
 			// The last hop decides: a site whose redirect leads to a failure
 			// does not serve its pages.
-			probe.Result, probe.Detail = p.failure(parent, ctx, err, phase)
+			probe.Result, m.Reason, probe.Detail = p.failure(parent, ctx, err, phase)
 			probe.StatusCode, probe.Location = 0, ""
 			if redirects > 0 {
-				probe.Detail += fmt.Sprintf(" at %s after %s", u, sameSiteRedirects(redirects))
+				probe.Detail += fmt.Sprintf(" at %s after %s", u, sameOriginRedirects(redirects))
 			}
 			return
 		}
@@ -63,7 +59,7 @@ func (p *Prober) follow(parent, ctx context.Context, start *url.URL, m *Measurem
 			probe.Result, probe.Detail = Served, a.describe(redirects)
 			return
 		}
-		if why := notFollowed(u, next, site); why != "" {
+		if why := notFollowed(u, next); why != "" {
 			probe.Result, probe.Detail = Served, a.describe(redirects)+"; redirect to "+why+" recorded, not followed"
 			return
 		}
@@ -135,7 +131,7 @@ func (a *answer) describe(redirects int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP %d at %s", a.status, a.url)
 	if redirects > 0 {
-		fmt.Fprintf(&b, " after %s", sameSiteRedirects(redirects))
+		fmt.Fprintf(&b, " after %s", sameOriginRedirects(redirects))
 	}
 	if a.bodyErr != nil {
 		fmt.Fprintf(&b, "; body cut short after %d bytes: %v", a.bodyRead, a.bodyErr)
@@ -143,36 +139,48 @@ func (a *answer) describe(redirects int) string {
 	return b.String()
 }
 
-func sameSiteRedirects(n int) string {
+func sameOriginRedirects(n int) string {
 	if n == 1 {
-		return "1 same-site redirect"
+		return "1 same-origin redirect"
 	}
-	return fmt.Sprintf("%d same-site redirects", n)
+	return fmt.Sprintf("%d same-origin redirects", n)
 }
 
 // notFollowed says why a redirect from u to next is not followed, or "" when
-// it is: only redirects within the site, never from https down to http.
-func notFollowed(u, next *url.URL, site string) string {
+// it is: only within the same scheme, host and port, plus http on port 80 up
+// to https on 443 of the same host. Another port or host may be another
+// service behind the same name or address (an admin port, something internal
+// that reach.resolve or DNS points at): the prober never sends it a request.
+func notFollowed(u, next *url.URL) string {
+	from, to := originOf(u), originOf(next)
 	switch {
 	case next.Scheme != "http" && next.Scheme != "https":
 		return "a non-HTTP URL"
-	case u.Scheme == "https" && next.Scheme == "http":
+	case from.scheme == "https" && to.scheme == "http":
 		return "plain http"
-	case siteOf(next.Hostname()) != site:
-		return "another site"
+	case from.host != to.host:
+		return "another host"
+	case from == to:
+		return ""
+	case from.scheme == "http" && from.port == "80" && to.scheme == "https" && to.port == "443":
+		return ""
 	}
-	return ""
+	return "another port"
 }
 
-// siteOf is the registrable domain of host (www.example.com.cn → example.com.cn),
-// or host itself when it has none (an IP address, a bare public suffix).
-func siteOf(host string) string {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if net.ParseIP(host) != nil {
-		return host
+type origin struct{ scheme, host, port string }
+
+// originOf is u's scheme, lower-case host without a trailing dot, and port,
+// the scheme's default when u names none.
+func originOf(u *url.URL) origin {
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), port: u.Port()}
+	if o.port == "" {
+		switch o.scheme {
+		case "http":
+			o.port = "80"
+		case "https":
+			o.port = "443"
+		}
 	}
-	if site, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
-		return site
-	}
-	return host
+	return o
 }

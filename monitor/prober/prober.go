@@ -27,11 +27,28 @@ const (
 	TLSError      = "tls_error"      // the TLS handshake failed: certificate or protocol
 	Timeout       = "timeout"        // no answer within the probe timeout
 	HTTPError     = "http_error"     // a malformed answer, a redirect loop or too many redirects
+	// ProbeError is a failure on this host, not the site's: no descriptor or
+	// buffer left, no local address, the run cancelled. It proves nothing.
+	ProbeError = "probe_error"
 )
 
 // Results lists every result in a stable order, for metrics that pre-set them all.
 func Results() []string {
-	return []string{Served, ProviderBlock, DNSError, Refused, Reset, TLSError, Timeout, HTTPError}
+	return []string{Served, ProviderBlock, DNSError, Refused, Reset, TLSError, Timeout, HTTPError, ProbeError}
+}
+
+// Why a probe ended in ProbeError, the reason label of icpmon_probe_errors_total.
+const (
+	ReasonDescriptors   = "descriptors"    // EMFILE, ENFILE: no file descriptor left
+	ReasonBuffers       = "buffers"        // ENOBUFS, ENOMEM: no kernel buffer or memory left
+	ReasonLocalAddress  = "local_address"  // no local address or port to connect from, or no socket
+	ReasonCancelled     = "cancelled"      // the caller's context ended first
+	ReasonInvalidTarget = "invalid_target" // not a domain and scheme this prober can probe
+)
+
+// ProbeErrorReasons lists every reason in a stable order, for metrics that pre-set them all.
+func ProbeErrorReasons() []string {
+	return []string{ReasonDescriptors, ReasonBuffers, ReasonLocalAddress, ReasonCancelled, ReasonInvalidTarget}
 }
 
 // Defaults for unset Options.
@@ -63,7 +80,7 @@ type Options struct {
 	// MaxBody is how many bytes of each response body are read; the rest is
 	// not waited for (the connection is dropped instead of reused).
 	MaxBody int64
-	// MaxRedirects is how many same-site redirects one probe follows.
+	// MaxRedirects is how many same-origin redirects one probe follows.
 	MaxRedirects int
 	// Concurrency is how many probes ProbeAll runs at once.
 	Concurrency int
@@ -82,6 +99,8 @@ type Target struct {
 type Measurement struct {
 	Probe   cancellation.Probe
 	Timings Timings
+	// Reason is why the probe is a ProbeError, one of ProbeErrorReasons; "" otherwise.
+	Reason string
 }
 
 // Prober probes websites. It is safe for concurrent use; its connection pool
@@ -201,9 +220,9 @@ func (p *Prober) dial(ctx context.Context, d *net.Dialer, network, addr string) 
 	return d.DialContext(ctx, network, addr)
 }
 
-// Probe fetches scheme://domain/ and classifies the answer. A Result of ""
-// means the probe proved nothing (ctx ended first, or the target was invalid);
-// callers must drop such a probe rather than report it.
+// Probe fetches scheme://domain/ and classifies the answer. A ProbeError
+// proved nothing about the site (a local failure, ctx ended first, or the
+// target was invalid): callers must not let it change what they know.
 func (p *Prober) Probe(ctx context.Context, domain, scheme string) cancellation.Probe {
 	return p.Measure(ctx, domain, scheme).Probe
 }
@@ -241,7 +260,7 @@ func (p *Prober) Measure(ctx context.Context, domain, scheme string) Measurement
 	m := Measurement{Probe: cancellation.Probe{Domain: domain, Scheme: scheme, At: start}}
 	target, err := targetURL(domain, scheme)
 	if err != nil {
-		m.Probe.Detail = err.Error()
+		m.Probe.Result, m.Reason, m.Probe.Detail = ProbeError, ReasonInvalidTarget, err.Error()
 		return m
 	}
 	probeCtx, cancel := context.WithTimeoutCause(ctx, p.timeout, errProbeTimeout)

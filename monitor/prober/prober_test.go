@@ -363,14 +363,14 @@ func TestCancelledAndInvalidTargets(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	got := p.Probe(ctx, "www.example.com", "http")
-	if got.Result != "" || !strings.Contains(got.Detail, "probe cancelled") {
-		t.Errorf("cancelled probe: %+v, want no result", got)
+	got := p.Measure(ctx, "www.example.com", "http")
+	if got.Probe.Result != prober.ProbeError || got.Reason != prober.ReasonCancelled || !strings.Contains(got.Probe.Detail, "probe cancelled") {
+		t.Errorf("cancelled probe: %+v, want a probe_error", got)
 	}
 	for _, target := range []prober.Target{{"www.example.com", "ftp"}, {"", "http"}, {"www.example.com:8080", "http"}, {"www.example.com/x", "https"}} {
-		got := p.Probe(t.Context(), target.Domain, target.Scheme)
-		if got.Result != "" || !strings.Contains(got.Detail, "invalid target") {
-			t.Errorf("%+v: %+v, want no result", target, got)
+		got := p.Measure(t.Context(), target.Domain, target.Scheme)
+		if got.Probe.Result != prober.ProbeError || got.Reason != prober.ReasonInvalidTarget || !strings.Contains(got.Probe.Detail, "invalid target") {
+			t.Errorf("%+v: %+v, want a probe_error", target, got)
 		}
 	}
 }
@@ -394,7 +394,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestResults(t *testing.T) {
-	want := "served provider_block dns_error refused reset tls_error timeout http_error"
+	want := "served provider_block dns_error refused reset tls_error timeout http_error probe_error"
 	if got := strings.Join(prober.Results(), " "); got != want {
 		t.Errorf("Results() = %q, want %q (interface.md)", got, want)
 	}

@@ -15,11 +15,12 @@ import (
 	"github.com/icpmon/icpmon/monitor/prober"
 )
 
-func TestSameSiteRedirectsAreFollowed(t *testing.T) {
+func TestSameOriginRedirectsAreFollowed(t *testing.T) {
 	ca := newPKI(t)
-	// http://example.com.cn/ → https://www.example.com.cn/ → /home (200): every
-	// hop reaches its own local server through the resolve overrides.
-	apex := startHTTP(t, http.RedirectHandler("https://www.example.com.cn/", http.StatusMovedPermanently))
+	// http://www.example.com.cn/ → https://www.example.com.cn:443/ → /home
+	// (200): http up to https on the default ports, then within the origin;
+	// every hop reaches its own local server through the resolve overrides.
+	plain := startHTTP(t, http.RedirectHandler("https://WWW.example.com.cn:443/", http.StatusMovedPermanently))
 	www := startTLS(t, ca, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/home#top", http.StatusFound)
@@ -28,11 +29,11 @@ func TestSameSiteRedirectsAreFollowed(t *testing.T) {
 		io.WriteString(w, "home page")
 	}), "www.example.com.cn")
 	p := newProber(t, prober.Options{RootCAs: ca.pool, Resolve: map[string]string{
-		"example.com.cn:80":      addr(apex),
+		"www.example.com.cn:80":  addr(plain),
 		"www.example.com.cn:443": addr(www),
 	}})
-	m := p.Measure(t.Context(), "example.com.cn", "http")
-	check(t, m.Probe, prober.Served, "HTTP 200 at https://www.example.com.cn/home after 2 same-site redirects")
+	m := p.Measure(t.Context(), "www.example.com.cn", "http")
+	check(t, m.Probe, prober.Served, "HTTP 200 at https://WWW.example.com.cn:443/home after 2 same-origin redirects")
 	if m.Probe.StatusCode != 200 || m.Probe.Location != "" || m.Timings.Hops != 3 {
 		t.Errorf("status %d location %q hops %d, want 200, none, 3", m.Probe.StatusCode, m.Probe.Location, m.Timings.Hops)
 	}
@@ -47,24 +48,34 @@ func TestFailureAfterRedirect(t *testing.T) {
 		"www.example.com:443": secure,
 	}})
 	got := p.Probe(t.Context(), "www.example.com", "http")
-	check(t, got, prober.Reset, "after the TLS ClientHello", "at https://www.example.com/ after 1 same-site redirect")
+	check(t, got, prober.Reset, "after the TLS ClientHello", "at https://www.example.com/ after 1 same-origin redirect")
 	if got.StatusCode != 0 || got.Location != "" {
 		t.Errorf("status %d location %q, want neither: no answer decided", got.StatusCode, got.Location)
 	}
 }
 
+// Issue 15: a site redirecting to its own name on another port made the
+// prober send GET /admin/delete?all=1 there. Another port or host may be
+// another service: only the origin (and http up to https on 80 and 443) is
+// followed, the rest recorded.
 func TestRedirectsNotFollowed(t *testing.T) {
 	ca := newPKI(t)
 	other := &counter{}
-	otherSrv := startTLS(t, ca, other, "www.example.org", "shop.com.cn")
+	otherSrv := startTLS(t, ca, other, "www.example.org", "shop.com.cn", "example.com", "www.example.com")
+	otherPlain := startHTTP(t, other)
 	cases := []struct {
 		name     string
 		scheme   string
 		location string
 		why      string
 	}{
-		{"another site", "http", "https://www.example.org/landing", "another site"},
-		{"sibling under a public suffix", "http", "https://shop.com.cn/", "another site"},
+		{"another site", "http", "https://www.example.org/landing", "another host"},
+		{"sibling under a public suffix", "http", "https://shop.com.cn/", "another host"},
+		{"another host of the same site", "https", "https://example.com/", "another host"},
+		{"another port", "http", "http://www.example.com:8080/admin/delete?all=1", "another port"},
+		{"another port, relative to the scheme", "https", "//www.example.com:8443/admin/delete?all=1", "another port"},
+		{"up to https on another port", "http", "https://www.example.com:8443/", "another port"},
+		{"https on the http port", "http", "https://www.example.com:80/", "another port"},
 		{"downgrade", "https", "http://www.example.com/", "plain http"},
 		{"other scheme", "http", "ftp://www.example.com/pub", "a non-HTTP URL"},
 	}
@@ -77,20 +88,27 @@ func TestRedirectsNotFollowed(t *testing.T) {
 			plain := startHTTP(t, h)
 			secure := startTLS(t, ca, h, "www.example.com")
 			p := newProber(t, prober.Options{RootCAs: ca.pool, Resolve: map[string]string{
-				"www.example.com:80":  addr(plain),
-				"www.example.com:443": addr(secure),
-				"www.example.org:443": addr(otherSrv),
-				"shop.com.cn:443":     addr(otherSrv),
+				"www.example.com:80":   addr(plain),
+				"www.example.com:443":  addr(secure),
+				"www.example.org:443":  addr(otherSrv),
+				"shop.com.cn:443":      addr(otherSrv),
+				"example.com:443":      addr(otherSrv),
+				"www.example.com:8443": addr(otherSrv),
+				"www.example.com:8080": addr(otherPlain),
 			}})
 			got := p.Probe(t.Context(), "www.example.com", c.scheme)
 			check(t, got, prober.Served, "HTTP 301", "redirect to "+c.why+" recorded, not followed")
-			if got.Location != c.location || got.StatusCode != 301 {
-				t.Errorf("location %q status %d, want %q 301", got.Location, got.StatusCode, c.location)
+			want := c.location
+			if strings.HasPrefix(want, "//") {
+				want = c.scheme + ":" + want
+			}
+			if got.Location != want || got.StatusCode != 301 {
+				t.Errorf("location %q status %d, want %q 301", got.Location, got.StatusCode, want)
 			}
 		})
 	}
 	if n := other.count(); n != 0 {
-		t.Errorf("a redirect to another site was followed %d times", n)
+		t.Errorf("a redirect to another host or port was followed %d times", n)
 	}
 }
 

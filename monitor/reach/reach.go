@@ -11,6 +11,13 @@
 // watch ends the job drops the cancellation's latest probes (its history keeps
 // them): the snapshot exports the sites of a cleared cancellation only while
 // it has latest probes, so the job alone decides what is watched.
+//
+// A probe_error (this host failed: no descriptor left, say) proves nothing
+// about the site, so it never replaces a definite probe as the latest: it is
+// noted on it (Probe.LocalError), kept in the history and counted. The
+// history is bounded per target and collapses repeats, and a flapping site
+// logs its changes once, so neither a steady nor a flapping site grows a
+// cancellation without bound.
 package reach
 
 import (
@@ -42,8 +49,16 @@ type Options struct {
 	// cancellation's websites stay watched after its clearing and after the
 	// last probe that found one of them served.
 	WatchAfterClear time.Duration
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// Recorder counts probes that proved nothing; nil counts nothing.
+	Recorder Recorder
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Recorder counts the probe errors of each run, by one of
+// prober.ProbeErrorReasons; the metrics package's Probes implements it.
+type Recorder interface {
+	ObserveProbeError(reason string)
 }
 
 // Job is the reach job.
@@ -62,8 +77,13 @@ func New(o Options) *Job {
 
 const actor = "job:reach"
 
-// HistoryPerTarget bounds the probes kept per domain and scheme.
+// HistoryPerTarget bounds the history entries kept per domain and scheme;
+// each entry is a run of consecutive probes with the same outcome.
 const HistoryPerTarget = 12
+
+// stableRuns is how many probes in a row with one result make a site
+// steady: a change between results held for fewer runs is flapping.
+const stableRuns = 3
 
 // Name names the job in metrics and logs.
 func (j *Job) Name() string { return "reach" }
@@ -92,14 +112,28 @@ func (j *Job) Run(ctx context.Context) error {
 		return failures(failed)
 	}
 	byID := map[string][]cancellation.Probe{}
-	for _, p := range j.o.Prober.ProbeAll(ctx, targets) {
-		if p.Result == "" {
-			continue // cut short by shutdown: proved nothing
+	local := 0
+	for _, m := range j.o.Prober.MeasureAll(ctx, targets) {
+		p := m.Probe
+		if p.Result == prober.ProbeError {
+			if j.o.Recorder != nil {
+				j.o.Recorder.ObserveProbeError(m.Reason)
+			}
+			if m.Reason == prober.ReasonCancelled {
+				continue // cut short by shutdown
+			}
+			if local++; local == 1 {
+				j.o.Logger.Warn("a probe failed on this host, not at the site: recorded as probe_error, proving nothing",
+					"domain", p.Domain, "scheme", p.Scheme, "reason", m.Reason, "detail", p.Detail)
+			}
 		}
 		t := prober.Target{Domain: p.Domain, Scheme: p.Scheme}
 		for _, id := range owner[t] {
 			byID[id] = append(byID[id], p)
 		}
+	}
+	if local > 1 {
+		j.o.Logger.Warn("probes failed on this host this run", "probe_errors", local)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("probes interrupted: %w", err)
@@ -208,8 +242,8 @@ func LastServed(c cancellation.Cancellation) time.Time {
 	var last time.Time
 	for _, probes := range [][]cancellation.Probe{c.Probes, c.ProbeHistory} {
 		for _, p := range probes {
-			if p.Result == prober.Served && p.At.After(last) {
-				last = p.At
+			if p.Result == prober.Served && lastAt(p).After(last) {
+				last = lastAt(p)
 			}
 		}
 	}
@@ -230,23 +264,48 @@ func EndWatch(c *cancellation.Cancellation, watchAfterClear time.Duration, now t
 
 func chinaTime(t time.Time) string { return t.In(calendar.China).Format("2006-01-02 15:04 MST") }
 
+// lastAt is when the last probe of a history entry was made.
+func lastAt(p cancellation.Probe) time.Time {
+	if p.LastAt.After(p.At) {
+		return p.LastAt
+	}
+	return p.At
+}
+
 // Record stores probes as c's latest per target, adds them to its bounded
-// history, and returns an event when a target's result changed.
+// history, and returns an event when a target's result changed. A
+// probe_error proves nothing: it is noted on the latest definite probe of
+// its target, which stands, and is the latest only while nothing definite
+// is known. A flapping target's changes are logged when it starts flapping
+// and when it settles, not at every flip.
 func Record(c *cancellation.Cancellation, probes []cancellation.Probe) cancellation.Event {
 	var changes []string
 	for _, p := range probes {
+		target := fmt.Sprintf("%s://%s", p.Scheme, p.Domain)
 		i := slices.IndexFunc(c.Probes, func(q cancellation.Probe) bool { return q.Domain == p.Domain && q.Scheme == p.Scheme })
+		before := runs(c.ProbeHistory, p)
+		c.ProbeHistory = appendHistory(c.ProbeHistory, p)
 		switch {
-		case i < 0:
+		case p.Result == prober.ProbeError && i >= 0 && c.Probes[i].Result != prober.ProbeError:
+			c.Probes[i].LocalError, c.Probes[i].LocalErrorAt = p.Detail, p.At
+		case p.Result == prober.ProbeError && i >= 0:
+			c.Probes[i] = p
+		case p.Result == prober.ProbeError:
 			c.Probes = append(c.Probes, p)
-			changes = append(changes, fmt.Sprintf("%s://%s %s", p.Scheme, p.Domain, p.Result))
-		default:
-			if c.Probes[i].Result != p.Result {
-				changes = append(changes, fmt.Sprintf("%s://%s %s → %s", p.Scheme, p.Domain, c.Probes[i].Result, p.Result))
+		case i < 0 || c.Probes[i].Result == prober.ProbeError:
+			c.Probes = appendOrSet(c.Probes, i, p)
+			changes = append(changes, fmt.Sprintf("%s %s", target, p.Result))
+		case c.Probes[i].Result != p.Result:
+			if change := changeNote(before); change != "-" {
+				changes = append(changes, fmt.Sprintf("%s %s → %s%s", target, c.Probes[i].Result, p.Result, change))
 			}
 			c.Probes[i] = p
+		default:
+			c.Probes[i] = p
+			if settled(runs(c.ProbeHistory, p)) {
+				changes = append(changes, fmt.Sprintf("%s settled on %s after flapping", target, p.Result))
+			}
 		}
-		c.ProbeHistory = appendHistory(c.ProbeHistory, p)
 	}
 	if len(changes) == 0 {
 		return cancellation.Event{}
@@ -255,50 +314,152 @@ func Record(c *cancellation.Cancellation, probes []cancellation.Probe) cancellat
 	return cancellation.Event{At: at, Action: "probe", Detail: strings.Join(changes, "; ")}
 }
 
-// appendHistory adds p and trims the probes of its target to HistoryPerTarget,
-// dropping answers before failures: a run of timeouts or resets is what
-// someone investigating wants to see, long after the site answered again.
-// The probe just taken and the target's last "served" always stay: the
-// latter is when the site was last served, which extends the watch of a
-// cleared cancellation (WatchedUntil).
-func appendHistory(h []cancellation.Probe, p cancellation.Probe) []cancellation.Probe {
-	h = append(h, p)
-	same := func(q cancellation.Probe) bool { return q.Domain == p.Domain && q.Scheme == p.Scheme }
-	n, lastServed := 0, -1
-	for i, q := range h {
-		if same(q) {
-			n++
-			if q.Result == prober.Served {
-				lastServed = i
-			}
-		}
+func appendOrSet(ps []cancellation.Probe, i int, p cancellation.Probe) []cancellation.Probe {
+	if i < 0 {
+		return append(ps, p)
 	}
-	for ; n > HistoryPerTarget; n-- {
-		droppable := func(failures bool) func(int, cancellation.Probe) bool {
-			return func(i int, q cancellation.Probe) bool {
-				return same(q) && i != len(h)-1 && i != lastServed && (failures || !failure(q))
-			}
-		}
-		victim := indexFunc(h, droppable(false))
-		if victim < 0 {
-			victim = indexFunc(h, droppable(true))
-		}
-		h = slices.Delete(h, victim, victim+1)
-		if lastServed > victim {
-			lastServed--
-		}
-	}
-	return h
+	ps[i] = p
+	return ps
 }
 
-// indexFunc is slices.IndexFunc with the index passed along.
-func indexFunc(h []cancellation.Probe, f func(int, cancellation.Probe) bool) int {
+// run is consecutive definite probes of one target with one result.
+type run struct {
+	result string
+	count  int
+}
+
+// runs are the runs of p's target in history h, oldest first; probe errors
+// are left out: they prove nothing, so they neither break nor make a run.
+func runs(h []cancellation.Probe, p cancellation.Probe) []run {
+	var out []run
+	for _, q := range h {
+		if q.Domain != p.Domain || q.Scheme != p.Scheme || q.Result == prober.ProbeError {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].result == q.Result {
+			out[n-1].count += max(q.Count, 1)
+			continue
+		}
+		out = append(out, run{q.Result, max(q.Count, 1)})
+	}
+	return out
+}
+
+// changeNote says how a change that ends the last of before is logged: ""
+// plainly, a note when the target starts flapping (its last two results
+// were each held for fewer than stableRuns probes), "-" not at all while it
+// goes on flapping.
+func changeNote(before []run) string {
+	n := len(before)
+	switch {
+	case n < 2 || before[n-1].count >= stableRuns || before[n-2].count >= stableRuns:
+		return ""
+	case n == 2 || before[n-3].count >= stableRuns:
+		return fmt.Sprintf(" (flapping: further changes are logged once a result holds for %d probes)", stableRuns)
+	}
+	return "-"
+}
+
+// settled reports whether the last run just reached stableRuns after a
+// change that changeNote left out of the log.
+func settled(after []run) bool {
+	n := len(after)
+	return n >= 3 && after[n-1].count == stableRuns && after[n-2].count < stableRuns && after[n-3].count < stableRuns
+}
+
+// sameOutcome reports whether two probes of a target collapse into one
+// history entry.
+func sameOutcome(a, b cancellation.Probe) bool {
+	return a.Result == b.Result && a.StatusCode == b.StatusCode && a.Location == b.Location
+}
+
+// appendHistory adds p to h, into its target's newest entry when p repeats
+// its outcome (Count, LastAt), and trims the target to HistoryPerTarget
+// entries: probe errors go first, then answers before failures (a run of
+// timeouts or resets is what someone investigating wants to see, long after
+// the site answered again), oldest first. Kept always: the target's newest
+// entry, enough of its last four runs to tell whether each held for
+// stableRuns probes (how Record tells flapping), and
+// its last "served", which is when the site was last served and extends the
+// watch of a cleared cancellation (WatchedUntil).
+func appendHistory(h []cancellation.Probe, p cancellation.Probe) []cancellation.Probe {
+	same := func(q cancellation.Probe) bool { return q.Domain == p.Domain && q.Scheme == p.Scheme }
+	newest := -1
 	for i, q := range h {
-		if f(i, q) {
-			return i
+		if same(q) {
+			newest = i
 		}
 	}
-	return -1
+	if newest >= 0 && sameOutcome(h[newest], p) {
+		e := &h[newest]
+		e.Count, e.LastAt = max(e.Count, 1)+1, p.At
+		e.Detail, e.Duration = p.Detail, p.Duration
+		return h
+	}
+	p.Count, p.LastAt = 1, p.At
+	h = append(h, p)
+	for {
+		var mine []int
+		for i, q := range h {
+			if same(q) {
+				mine = append(mine, i)
+			}
+		}
+		if len(mine) <= HistoryPerTarget {
+			return h
+		}
+		kept := keptEntries(h, mine)
+		victim := -1
+		for _, pass := range []func(cancellation.Probe) bool{
+			func(q cancellation.Probe) bool { return q.Result == prober.ProbeError },
+			func(q cancellation.Probe) bool { return !failure(q) },
+			func(cancellation.Probe) bool { return true },
+		} {
+			for _, i := range mine {
+				if !kept[i] && pass(h[i]) {
+					victim = i
+					break
+				}
+			}
+			if victim >= 0 {
+				break
+			}
+		}
+		if victim < 0 {
+			victim = mine[0] // everything is kept: the oldest goes all the same
+		}
+		h = slices.Delete(h, victim, victim+1)
+	}
+}
+
+// keptEntries marks, among a target's entries mine (indexes into h, oldest
+// first), those appendHistory never drops.
+func keptEntries(h []cancellation.Probe, mine []int) map[int]bool {
+	kept := map[int]bool{mine[len(mine)-1]: true}
+	lastServed, results, held := -1, 0, 0
+	var result string
+	for k := len(mine) - 1; k >= 0; k-- {
+		q := h[mine[k]]
+		if q.Result == prober.ProbeError {
+			continue
+		}
+		if q.Result != result {
+			result, results, held = q.Result, results+1, 0
+		}
+		// Four runs: the third from last must not merge with an older one
+		// of its result when the run between them is trimmed.
+		if results <= 4 && held < stableRuns {
+			kept[mine[k]] = true
+		}
+		held += max(q.Count, 1)
+		if lastServed < 0 && q.Result == prober.Served {
+			lastServed = mine[k]
+		}
+	}
+	if lastServed >= 0 {
+		kept[lastServed] = true
+	}
+	return kept
 }
 
 // failure reports whether a probe got no answer at all from anyone.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
 	"github.com/icpmon/icpmon/monitor/redistest"
@@ -321,8 +323,8 @@ func TestRunRecordsAnEventOnlyWhenAResultChanges(t *testing.T) {
 	if ev := probeEvents(t, st, "site"); len(ev) != 1 {
 		t.Errorf("unchanged results added events: %q", ev)
 	}
-	if !second.Probes[0].At.After(first.Probes[0].At) || len(second.ProbeHistory) != 4 {
-		t.Errorf("an unchanged result still replaces the latest probe and joins the history: %+v", second)
+	if !second.Probes[0].At.After(first.Probes[0].At) || len(second.ProbeHistory) != 2 || second.ProbeHistory[0].Count != 2 {
+		t.Errorf("an unchanged result still replaces the latest probe and joins the history as a repeat: %+v", second)
 	}
 
 	blocked.Store(true)
@@ -363,7 +365,8 @@ func TestRunCutShortRecordsNothing(t *testing.T) {
 	track(t, st, "silent", "京ICP备10000001号-1", cancellation.Approved, "silent.example.cn")
 	before := get(t, st, "silent")
 	silent := l.Addr().String()
-	job := reach.New(reach.Options{Store: st, WatchAfterClear: watch,
+	rec := &recorder{}
+	job := reach.New(reach.Options{Store: st, WatchAfterClear: watch, Recorder: rec,
 		Prober: w.newProber(map[string]string{"silent.example.cn:80": silent, "silent.example.cn:443": silent})})
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -384,6 +387,29 @@ func TestRunCutShortRecordsNothing(t *testing.T) {
 	if after.Version != before.Version || len(after.Probes) != 0 || len(after.ProbeHistory) != 0 {
 		t.Errorf("a cut-short run wrote %+v", after)
 	}
+	if got := rec.reasons(); !slices.Equal(got, []string{prober.ReasonCancelled, prober.ReasonCancelled}) {
+		t.Errorf("probe errors counted %q, want both probes as cancelled", got)
+	}
+}
+
+// The daemon counts probe errors in icpmon_probe_errors_total.
+var _ reach.Recorder = (*metrics.Probes)(nil)
+
+type recorder struct {
+	mu sync.Mutex
+	r  []string
+}
+
+func (r *recorder) ObserveProbeError(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.r = append(r.r, reason)
+}
+
+func (r *recorder) reasons() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.r)
 }
 
 func probe(domain, scheme, result string, at time.Time) cancellation.Probe {
@@ -409,17 +435,26 @@ func TestRecord(t *testing.T) {
 	if got := results(*c); !slices.Equal(got, want) || !c.Probes[0].At.Equal(t0.Add(time.Minute)) {
 		t.Errorf("latest probes %q (http at %v), want %q", got, c.Probes[0].At, want)
 	}
-	if len(c.ProbeHistory) != 4 {
-		t.Errorf("history holds %d probes, want all 4", len(c.ProbeHistory))
+	var counts []int
+	for _, p := range c.ProbeHistory {
+		counts = append(counts, p.Count)
+	}
+	if !slices.Equal(counts, []int{2, 1, 1}) || !c.ProbeHistory[0].LastAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("history counts %v (first entry last at %v), want the repeated http served as one entry of 2", counts, c.ProbeHistory[0].LastAt)
 	}
 }
 
-// history returns the results and minutes (after t0) of c's history of one target.
+// history returns the entries of c's history of one target as
+// result@first-minute (after t0), with xN for an entry of N probes.
 func history(c *cancellation.Cancellation, domain, scheme string, t0 time.Time) []string {
 	var out []string
 	for _, p := range c.ProbeHistory {
 		if p.Domain == domain && p.Scheme == scheme {
-			out = append(out, fmt.Sprintf("%s@%d", p.Result, int(p.At.Sub(t0).Minutes())))
+			e := fmt.Sprintf("%s@%d", p.Result, int(p.At.Sub(t0).Minutes()))
+			if p.Count > 1 {
+				e += fmt.Sprintf("x%d", p.Count)
+			}
+			out = append(out, e)
 		}
 	}
 	return out
@@ -432,20 +467,24 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 	// by the probes of a.example.
 	reach.Record(c, []cancellation.Probe{probe("b.example", "http", prober.Served, t0)})
 	minute := 0
-	add := func(result string, n int) {
-		for range n {
+	add := func(result string, status ...int) {
+		for _, code := range status {
 			minute++
-			reach.Record(c, []cancellation.Probe{probe("a.example", "http", result, t0.Add(time.Duration(minute)*time.Minute))})
+			p := probe("a.example", "http", result, t0.Add(time.Duration(minute)*time.Minute))
+			p.StatusCode = code
+			reach.Record(c, []cancellation.Probe{p})
 		}
 	}
-	add(prober.Timeout, 3)        // minutes 1-3
-	add(prober.Served, 5)         // 4-8
-	add(prober.Reset, 2)          // 9-10
-	add(prober.ProviderBlock, 20) // 11-30: answers push out answers only
+	// Answers with distinct statuses are distinct entries; failures repeat.
+	add(prober.Timeout, 0, 0, 0)                  // minutes 1-3: one entry
+	add(prober.Served, 200, 201, 202, 203, 204)   // 4-8
+	add(prober.Reset, 0, 0)                       // 9-10: one entry
+	add(prober.ProviderBlock, 400, 401, 402, 403) // 11-14
+	add(prober.ProviderBlock, 404, 405, 406, 407) // 15-18: answers push out answers only
 	got := history(c, "a.example", "http", t0)
 	// ... but the last time the site was served stays, for WatchedUntil.
-	want := []string{"timeout@1", "timeout@2", "timeout@3", "served@8", "reset@9", "reset@10"}
-	for m := 25; m <= 30; m++ {
+	want := []string{"timeout@1x3", "served@6", "served@7", "served@8", "reset@9x2"}
+	for m := 12; m <= 18; m++ {
 		want = append(want, fmt.Sprintf("provider_block@%d", m))
 	}
 	if len(want) != reach.HistoryPerTarget || !slices.Equal(got, want) {
@@ -454,36 +493,161 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 	if b := history(c, "b.example", "http", t0); !slices.Equal(b, []string{"served@0"}) {
 		t.Errorf("the other target's history %q", b)
 	}
-
-	// Only failures left to drop: the oldest goes, and the newest probe stays
-	// even when it is an answer.
-	c = &cancellation.Cancellation{}
-	minute = 0
-	add(prober.Timeout, reach.HistoryPerTarget)
-	add(prober.Served, 1)
-	got = history(c, "a.example", "http", t0)
-	if len(got) != reach.HistoryPerTarget || got[0] != "timeout@2" || got[len(got)-1] != fmt.Sprintf("served@%d", reach.HistoryPerTarget+1) {
-		t.Errorf("history %q: want the oldest timeout dropped and the newest answer kept", got)
-	}
-	add(prober.Served, 1)
-	got = history(c, "a.example", "http", t0)
-	if len(got) != reach.HistoryPerTarget || got[0] != "timeout@2" || got[len(got)-2] != fmt.Sprintf("timeout@%d", reach.HistoryPerTarget) ||
-		got[len(got)-1] != fmt.Sprintf("served@%d", reach.HistoryPerTarget+2) {
-		t.Errorf("history %q: want the older answer dropped before any failure", got)
+	if served := reach.LastServed(*c); !served.Equal(t0.Add(8 * time.Minute)) {
+		t.Errorf("last served %v, want minute 8", served)
 	}
 
 	// A site served once, then never again: the one answer outlives every
-	// failure after it.
+	// failure after it, however many there are.
 	c = &cancellation.Cancellation{}
 	minute = 0
-	add(prober.Served, 1)
-	add(prober.Timeout, 3*reach.HistoryPerTarget)
+	add(prober.Served, 200)
+	for range 3 * reach.HistoryPerTarget {
+		add(prober.Timeout, 0)
+		add(prober.Reset, 0)
+	}
 	got = history(c, "a.example", "http", t0)
-	if len(got) != reach.HistoryPerTarget || got[0] != "served@1" || got[1] != fmt.Sprintf("timeout@%d", 2*reach.HistoryPerTarget+3) {
-		t.Errorf("history %q: want the one answer and the newest timeouts", got)
+	if len(got) != reach.HistoryPerTarget || got[0] != "served@1" || got[len(got)-1] != fmt.Sprintf("reset@%d", 6*reach.HistoryPerTarget+1) {
+		t.Errorf("history %q: want the one answer and the newest failures", got)
 	}
 	if served := reach.LastServed(*c); !served.Equal(t0.Add(time.Minute)) {
 		t.Errorf("last served %v, want minute 1", served)
+	}
+}
+
+// Issue 15: a site flapping between 200 and reset grew its cancellation
+// without bound (10 KB a minute). Repeats now collapse into one entry, the
+// history is bounded per target, and a flapping site logs its changes when
+// it starts flapping and when it settles: a steady or flapping site costs a
+// fixed amount however long it runs.
+func TestSteadyAndFlappingSitesCostAFixedAmount(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, calendar.China)
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	served := func(i int) cancellation.Probe {
+		p := probe("a.example", "http", prober.Served, at(i))
+		p.StatusCode, p.Detail = 200, "HTTP 200 at http://a.example/"
+		return p
+	}
+	reset := func(i int) cancellation.Probe {
+		p := probe("a.example", "http", prober.Reset, at(i))
+		p.Detail = "connection reset by the peer (waiting for the response): read: connection reset by peer"
+		return p
+	}
+	size := func(c *cancellation.Cancellation, events []string) int {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(b) + len(strings.Join(events, ""))
+	}
+
+	steady := &cancellation.Cancellation{}
+	for i := range 1000 {
+		reach.Record(steady, []cancellation.Probe{served(i)})
+	}
+	if h := steady.ProbeHistory; len(h) != 1 || h[0].Count != 1000 || !h[0].At.Equal(at(0)) || !h[0].LastAt.Equal(at(999)) {
+		t.Errorf("steady site: history %+v, want one entry of 1000 probes from minute 0 to 999", h)
+	}
+	if served := reach.LastServed(*steady); !served.Equal(at(999)) {
+		t.Errorf("steady site: last served %v, want minute 999 (WatchedUntil counts from it)", served)
+	}
+
+	flapping := &cancellation.Cancellation{}
+	var events []string
+	sizeAt := map[int]int{}
+	for i := range 2000 {
+		p := served(i)
+		if i%2 == 1 {
+			p = reset(i)
+		}
+		if ev := reach.Record(flapping, []cancellation.Probe{p}); ev.Detail != "" {
+			events = append(events, ev.Detail)
+		}
+		if i == 99 || i == 1999 {
+			sizeAt[i] = size(flapping, events)
+		}
+	}
+	if len(flapping.ProbeHistory) != reach.HistoryPerTarget {
+		t.Errorf("flapping site: %d history entries, want %d", len(flapping.ProbeHistory), reach.HistoryPerTarget)
+	}
+	if sizeAt[1999] != sizeAt[99] {
+		t.Errorf("flapping site: %d bytes after 100 runs, %d after 2000: want a fixed cost", sizeAt[99], sizeAt[1999])
+	}
+	want := []string{
+		"http://a.example served",
+		"http://a.example served → reset",
+		"http://a.example reset → served (flapping: further changes are logged once a result holds for 3 probes)",
+	}
+	if !slices.Equal(events, want) {
+		t.Errorf("flapping site: events %q,\nwant %q", events, want)
+	}
+	if served := reach.LastServed(*flapping); !served.Equal(at(1998)) {
+		t.Errorf("flapping site: last served %v, want minute 1998", served)
+	}
+
+	// It settles on reset: said once, when the result has held for 3 probes;
+	// after that a change is logged at once again.
+	var after []string
+	for i := 2000; i < 2010; i++ {
+		p := reset(i)
+		if i == 2009 {
+			p = served(i)
+		}
+		if ev := reach.Record(flapping, []cancellation.Probe{p}); ev.Detail != "" {
+			after = append(after, ev.Detail)
+		}
+	}
+	want = []string{"http://a.example settled on reset after flapping", "http://a.example reset → served"}
+	if !slices.Equal(after, want) {
+		t.Errorf("settling: events %q, want %q", after, want)
+	}
+}
+
+// Issue 15: under descriptor exhaustion served websites were recorded as
+// http_error and icpmon_site_reachable fell to 0. A probe_error proves
+// nothing: the latest definite probe stands (the snapshot's reachable is
+// computed from it), the local failure is noted on it and kept in the
+// history, and no event is logged.
+func TestProbeErrorChangesNothing(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, calendar.China)
+	local := func(i int) cancellation.Probe {
+		p := probe("a.example", "http", prober.ProbeError, t0.Add(time.Duration(i)*time.Minute))
+		p.Detail = "local failure on this host, not the site's (connect): dial tcp 127.0.0.1:80: socket: too many open files"
+		return p
+	}
+	c := &cancellation.Cancellation{}
+	// Only local failures known: the probe_error is the latest, so the
+	// metrics show it, and nothing else.
+	if ev := reach.Record(c, []cancellation.Probe{local(0)}); ev.Detail != "" {
+		t.Errorf("a first probe_error logged %q", ev.Detail)
+	}
+	if got := results(*c); !slices.Equal(got, []string{"http://a.example probe_error"}) {
+		t.Errorf("latest %q", got)
+	}
+	ev := reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(time.Minute))})
+	if ev.Detail != "http://a.example served" {
+		t.Errorf("the first definite probe logged %q", ev.Detail)
+	}
+	for i := 2; i < 50; i++ {
+		if ev := reach.Record(c, []cancellation.Probe{local(i)}); ev.Detail != "" {
+			t.Errorf("probe_error %d logged %q", i, ev.Detail)
+		}
+	}
+	latest := c.Probes[0]
+	if latest.Result != prober.Served || !latest.At.Equal(t0.Add(time.Minute)) ||
+		!strings.Contains(latest.LocalError, "too many open files") || !latest.LocalErrorAt.Equal(t0.Add(49*time.Minute)) {
+		t.Errorf("latest %+v: want the served probe standing, with the last local failure noted", latest)
+	}
+	if got := history(c, "a.example", "http", t0); !slices.Equal(got, []string{"probe_error@0", "served@1", "probe_error@2x48"}) {
+		t.Errorf("history %q", got)
+	}
+	if served := reach.LastServed(*c); !served.Equal(t0.Add(time.Minute)) {
+		t.Errorf("last served %v: a local failure proves nothing about the site", served)
+	}
+	// The next definite probe replaces it, local note and all.
+	reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(50*time.Minute))})
+	if c.Probes[0].LocalError != "" || !c.Probes[0].At.Equal(t0.Add(50*time.Minute)) {
+		t.Errorf("latest %+v after a definite probe", c.Probes[0])
 	}
 }
 
