@@ -68,7 +68,7 @@ func openStoreWith(ctx context.Context, cfg *config.Config, readTimeout time.Dur
 	}
 	o.ReadTimeout, o.WriteTimeout = readTimeout, readTimeout
 	rdb := redis.NewUniversalClient(o)
-	s := store.New(rdb, cfg.Redis.KeyPrefix)
+	s := store.New(rdb, cfg.Redis.KeyPrefix, store.MaxDomains(cfg.Track.MaxDomains))
 	if err := s.Ping(ctx); err != nil {
 		_ = rdb.Close()
 		return nil, nil, fmt.Errorf("cannot reach Redis at %s: %w", strings.Join(o.Addrs, ", "), errors.Unwrap(err))

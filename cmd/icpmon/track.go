@@ -95,7 +95,8 @@ type addSpec struct {
 
 // cancellation checks the spec and builds the cancellation it describes.
 // today is the current China date: a submission cannot be later.
-func (s addSpec) cancellation(today calendar.Date) (cancellation.Cancellation, error) {
+// maxDomains is track.max_domains.
+func (s addSpec) cancellation(today calendar.Date, maxDomains int) (cancellation.Cancellation, error) {
 	if strings.TrimSpace(s.Kind) == "" {
 		return cancellation.Cancellation{}, errors.New("kind is missing (want subject, website or access)")
 	}
@@ -115,6 +116,9 @@ func (s addSpec) cancellation(today calendar.Date) (cancellation.Cancellation, e
 	}
 	domains, err := cancellation.NormaliseDomains(s.Domains)
 	if err != nil {
+		return cancellation.Cancellation{}, err
+	}
+	if err := cancellation.CheckDomainCount(len(domains), maxDomains); err != nil {
 		return cancellation.Cancellation{}, err
 	}
 	submitted, err := calendar.ParseDate(strings.TrimSpace(s.Submitted))
@@ -137,18 +141,26 @@ func (s addSpec) cancellation(today calendar.Date) (cancellation.Cancellation, e
 		}
 		province = p
 	}
+	note := strings.TrimSpace(s.Note)
+	if err := cancellation.CheckNote(note); err != nil {
+		return cancellation.Cancellation{}, err
+	}
 	return cancellation.Cancellation{
 		ID: id, Kind: kind, Licence: l.Number, LicenceRaw: l.Raw, Domains: domains,
-		Province: province, Submitted: submitted, Status: cancellation.Pending, Note: strings.TrimSpace(s.Note),
+		Province: province, Submitted: submitted, Status: cancellation.Pending, Note: note,
 	}, nil
 }
 
 func (c *cli) trackAdd(ctx context.Context, spec addSpec) error {
-	want, err := spec.cancellation(calendar.DateOf(time.Now()))
+	cfg, err := c.loadConfig()
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := c.openStore(ctx)
+	want, err := spec.cancellation(calendar.DateOf(time.Now()), cfg.Track.MaxDomains)
+	if err != nil {
+		return err
+	}
+	st, closeStore, err := openStoreWith(ctx, cfg, storeTimeout)
 	if err != nil {
 		return err
 	}

@@ -40,13 +40,13 @@ func (c *cli) trackImport(ctx context.Context, file string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	cs, err := importCancellations(rows, calendar.DateOf(time.Now()))
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return err
+	}
+	cs, err := importCancellations(rows, calendar.DateOf(time.Now()), cfg.Track.MaxDomains)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	st, closeStore, err := openStoreWith(ctx, cfg, importTimeout)
 	if err != nil {
@@ -65,8 +65,9 @@ func (c *cli) trackImport(ctx context.Context, file string) error {
 }
 
 // importCancellations checks every row, and that no ID or licence comes
-// twice, before anything is written; the error names the first bad line.
-func importCancellations(rows []importRow, today calendar.Date) ([]cancellation.Cancellation, error) {
+// twice (云ICP备… and 滇ICP备… are one licence), before anything is
+// written; the error names the first bad line.
+func importCancellations(rows []importRow, today calendar.Date, maxDomains int) ([]cancellation.Cancellation, error) {
 	if len(rows) == 0 {
 		return nil, errors.New("no cancellations to import")
 	}
@@ -74,17 +75,18 @@ func importCancellations(rows []importRow, today calendar.Date) ([]cancellation.
 	ids := map[string]int{}
 	licences := map[string]int{}
 	for i, r := range rows {
-		c, err := r.spec.cancellation(today)
+		c, err := r.spec.cancellation(today, maxDomains)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", r.line, err)
 		}
 		if first, ok := ids[c.ID]; ok && c.ID != "" {
 			return nil, fmt.Errorf("line %d: ID %s is already used on line %d", r.line, c.ID, first)
 		}
-		if first, ok := licences[c.Licence]; ok {
+		key := cancellation.LicenceKey(c.Licence)
+		if first, ok := licences[key]; ok {
 			return nil, fmt.Errorf("line %d: licence %s is already on line %d", r.line, c.Licence, first)
 		}
-		ids[c.ID], licences[c.Licence] = r.line, r.line
+		ids[c.ID], licences[key] = r.line, r.line
 		cs[i] = c
 	}
 	return cs, nil

@@ -24,7 +24,7 @@ func fuzzImport(t *testing.T, name string, b []byte) {
 		}
 	}
 	today := calendar.NewDate(2026, time.November, 27)
-	cs, err := importCancellations(rows, today)
+	cs, err := importCancellations(rows, today, cancellation.DefaultMaxDomains)
 	if err != nil {
 		return
 	}
@@ -34,6 +34,9 @@ func fuzzImport(t *testing.T, name string, b []byte) {
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("line %d passed the import checks but the store would refuse it: %v", rows[i].line, err)
+		}
+		if err := c.CheckLimits(cancellation.DefaultMaxDomains); err != nil {
+			t.Fatalf("line %d passed the import checks but exceeds a limit: %v", rows[i].line, err)
 		}
 		if c.Submitted > today {
 			t.Fatalf("line %d: future date %s accepted", rows[i].line, c.Submitted)

@@ -103,12 +103,22 @@ type Record struct {
 type Probe struct {
 	Domain     string        `json:"domain"`
 	Scheme     string        `json:"scheme"` // http or https
-	Result     string        `json:"result"` // served, provider_block, dns_error, refused, reset, tls_error, timeout, http_error
+	Result     string        `json:"result"` // served, provider_block, dns_error, refused, reset, tls_error, timeout, http_error, probe_error
 	StatusCode int           `json:"status_code,omitempty"`
 	Location   string        `json:"location,omitempty"` // a redirect that was recorded, not followed
 	Detail     string        `json:"detail,omitempty"`
 	At         time.Time     `json:"at"`
 	Duration   time.Duration `json:"duration"`
+	// Count and LastAt: in the history, consecutive runs with the same outcome
+	// collapse into one entry (At the first, LastAt the last), so that a
+	// steady or flapping site costs a bounded amount.
+	Count  int       `json:"count,omitempty"`
+	LastAt time.Time `json:"last_at,omitzero"`
+	// LocalError and LocalErrorAt: a later run failed on this host (a
+	// probe_error, such as no descriptor left), which proves nothing about
+	// the site, so this latest definite probe stands.
+	LocalError   string    `json:"local_error,omitempty"`
+	LocalErrorAt time.Time `json:"local_error_at,omitzero"`
 }
 
 // Event is one entry of a cancellation's append-only history.
@@ -248,6 +258,48 @@ func (c Cancellation) Validate() error {
 	}
 	if (c.Status == Approved || c.Status == Cleared) && c.ApprovedAt.IsZero() {
 		return fmt.Errorf("cancellation %s: %s without an approval time", c.ID, c.Status)
+	}
+	return nil
+}
+
+// Bounds on what an operator may attach to one cancellation. Every active
+// cancellation is held in the daemon's memory and each domain is probed and
+// exposed: without them one careless import (a 50 MB note, 20,000 domains)
+// grew the daemon from 27 to 415 MB (issue 15).
+const (
+	// MaxNoteBytes bounds a note: a few sentences or a ticket link.
+	MaxNoteBytes = 4 << 10
+	// DefaultMaxDomains is the domains limit when track.max_domains is unset.
+	DefaultMaxDomains = 100
+	// MaxDomainsCeiling is the highest track.max_domains may be set.
+	MaxDomainsCeiling = 1000
+)
+
+// CheckNote refuses a note longer than MaxNoteBytes.
+func CheckNote(note string) error {
+	if len(note) > MaxNoteBytes {
+		return fmt.Errorf("the note is %d bytes, more than the %d (4 KiB) a cancellation keeps: link to longer text instead", len(note), MaxNoteBytes)
+	}
+	return nil
+}
+
+// CheckDomainCount refuses more than limit domains (track.max_domains).
+func CheckDomainCount(n, limit int) error {
+	if n > limit {
+		return fmt.Errorf("%d domains is more than the %d one cancellation may list (track.max_domains)", n, limit)
+	}
+	return nil
+}
+
+// CheckLimits applies CheckNote and CheckDomainCount to c. It is separate
+// from Validate so that a document stored before the limits existed can still
+// be updated by the jobs; the store checks it where the note or domains change.
+func (c Cancellation) CheckLimits(maxDomains int) error {
+	if err := CheckNote(c.Note); err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
+	}
+	if err := CheckDomainCount(len(c.Domains), maxDomains); err != nil {
+		return fmt.Errorf("cancellation %s: %w", c.ID, err)
 	}
 	return nil
 }

@@ -142,3 +142,23 @@ func TestCheckSubmitted(t *testing.T) {
 		t.Errorf("1999: %v", err)
 	}
 }
+
+// Issue 15: a 50 MB note and 20,000 domains were accepted.
+func TestCheckLimits(t *testing.T) {
+	c := Cancellation{ID: "n1", Note: strings.Repeat("x", MaxNoteBytes), Domains: make([]string, DefaultMaxDomains)}
+	if err := c.CheckLimits(DefaultMaxDomains); err != nil {
+		t.Errorf("at the limits: %v", err)
+	}
+	c.Note += "y"
+	if err := c.CheckLimits(DefaultMaxDomains); err == nil || err.Error() != "cancellation n1: the note is 4097 bytes, more than the 4096 (4 KiB) a cancellation keeps: link to longer text instead" {
+		t.Errorf("long note: %v", err)
+	}
+	c.Note = ""
+	c.Domains = append(c.Domains, "one-more.example")
+	if err := c.CheckLimits(DefaultMaxDomains); err == nil || err.Error() != "cancellation n1: 101 domains is more than the 100 one cancellation may list (track.max_domains)" {
+		t.Errorf("many domains: %v", err)
+	}
+	if err := c.CheckLimits(200); err != nil {
+		t.Errorf("a higher configured limit: %v", err)
+	}
+}

@@ -95,6 +95,8 @@ func ParseLicence(raw string) (Licence, error) {
 			return fail("ICP证 numbers have %d digits, got %d", permitDigits, len(digits))
 		case kindPart == "ICP备" && len(digits) != filingShortDigits && len(digits) != filingLongDigits:
 			return fail("ICP备 numbers have %d or %d digits, got %d", filingShortDigits, filingLongDigits, len(digits))
+		case allZeros(digits):
+			return fail("the number %s is all zeros, which MIIT never issues", digits)
 		case kindPart == "ICP备" && len(digits) == filingLongDigits && !strings.HasPrefix(digits, "20"):
 			return fail("a 10-digit ICP备 number starts with its four-digit year, got %s", digits)
 		}
@@ -104,6 +106,9 @@ func ParseLicence(raw string) (Licence, error) {
 		digits, rest = leadingDigits(rest[len("B2-"):])
 		if len(digits) != b2Digits {
 			return fail("B2 licences have %d digits after B2-, got %d", b2Digits, len(digits))
+		}
+		if allZeros(digits) {
+			return fail("the number %s is all zeros, which MIIT never issues", digits)
 		}
 		subject = string(p) + "B2-" + digits
 	default:
@@ -168,6 +173,10 @@ func parseSite(rest string) (string, error) {
 		return "", fmt.Errorf("unexpected %q after site number %s (want A for an App, X for a mini program, K for a quick app, or nothing)", tail, n)
 	}
 }
+
+// allZeros reports whether a number is only zeros: a placeholder such as
+// 粤ICP备00000000号, typed where the real number was not known.
+func allZeros(digits string) bool { return strings.Trim(digits, "0") == "" }
 
 func leadingDigits(s string) (digits, rest string) {
 	i := 0
@@ -247,3 +256,47 @@ func LicenceKey(s string) string {
 
 // SubjectKey is LicenceKey of the subject number of s.
 func SubjectKey(s string) string { return LicenceKey(SubjectOf(s)) }
+
+// ProvinceKey folds a province prefix as LicenceKey folds a number's (云 to
+// 滇): two prefixes name one province exactly when their keys are equal.
+func ProvinceKey(p string) string {
+	if !IsProvince(p) {
+		return p
+	}
+	return provinceAliases.Replace(p)
+}
+
+// Spellings returns s (a normalised number, or a province prefix) first,
+// then s with each other prefix of its province: 滇ICP备12345678号 gives
+// it and 云ICP备12345678号; a province with one prefix gives s alone.
+func Spellings(s string) []string {
+	p, size := utf8.DecodeRuneInString(s)
+	if q := otherPrefix(p); q != 0 {
+		return []string{s, string(q) + s[size:]}
+	}
+	return []string{s}
+}
+
+// otherPrefix is the second prefix of a province that has two, or 0; it
+// pairs what provinceAliases folds.
+func otherPrefix(p rune) rune {
+	switch p {
+	case '云':
+		return '滇'
+	case '滇':
+		return '云'
+	case '贵':
+		return '黔'
+	case '黔':
+		return '贵'
+	case '川':
+		return '蜀'
+	case '蜀':
+		return '川'
+	case '甘':
+		return '陇'
+	case '陇':
+		return '甘'
+	}
+	return 0
+}

@@ -1,6 +1,7 @@
 package cancellation
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -69,6 +70,11 @@ func TestParseLicenceErrors(t *testing.T) {
 		"京ICP备12345678号-1B":     `licence 京ICP备12345678号-1B: unexpected "B" after site number 1 (want A for an App, X for a mini program, K for a quick app, or nothing)`,
 		"京ICP备12345678号x":       `licence 京ICP备12345678号x: unexpected "X" after the number (a site number looks like 号-3)`,
 		"京公网安备11010502030143号":  "licence 京公网安备11010502030143号: a public-security filing (公网安备) is not an ICP licence",
+		// issue 15: an all-zero placeholder was accepted
+		"粤ICP备00000000号-1": "licence 粤ICP备00000000号-1: the number 00000000 is all zeros, which MIIT never issues",
+		"京ICP证000000号":     "licence 京ICP证000000号: the number 000000 is all zeros, which MIIT never issues",
+		"粤B2-00000000-5":   "licence 粤B2-00000000-5: the number 00000000 is all zeros, which MIIT never issues",
+		"滇ICP备0000000000号": "licence 滇ICP备0000000000号: the number 0000000000 is all zeros, which MIIT never issues",
 	}
 	for raw, want := range cases {
 		_, err := ParseLicence(raw)
@@ -174,5 +180,52 @@ func FuzzParseLicence(f *testing.F) {
 		if again.Number != l.Number || again.Subject != l.Subject || again.Site != l.Site {
 			t.Fatalf("not idempotent: %+v then %+v", l, again)
 		}
+		for _, sp := range Spellings(l.Number) {
+			if LicenceKey(sp) != LicenceKey(l.Number) {
+				t.Fatalf("spelling %s of %s has another key", sp, l.Number)
+			}
+		}
 	})
+}
+
+// Issue 15: 云ICP备12345681号-1 and 滇ICP备12345681号-1 are one filing.
+func TestProvinceAliasesFold(t *testing.T) {
+	for _, pair := range [][2]string{{"云", "滇"}, {"贵", "黔"}, {"川", "蜀"}, {"甘", "陇"}} {
+		plate, issued := pair[0], pair[1]
+		a, b := plate+"ICP备12345681号-1", issued+"ICP备12345681号-1"
+		if LicenceKey(a) != LicenceKey(b) || LicenceKey(a) != b {
+			t.Errorf("LicenceKey(%s) = %s, LicenceKey(%s) = %s", a, LicenceKey(a), b, LicenceKey(b))
+		}
+		if ProvinceKey(plate) != issued || ProvinceKey(issued) != issued {
+			t.Errorf("ProvinceKey(%s) = %s, ProvinceKey(%s) = %s", plate, ProvinceKey(plate), issued, ProvinceKey(issued))
+		}
+		if got := Spellings(b); !slices.Equal(got, []string{b, a}) {
+			t.Errorf("Spellings(%s) = %v", b, got)
+		}
+		if got := Spellings(plate); !slices.Equal(got, []string{plate, issued}) {
+			t.Errorf("Spellings(%s) = %v", plate, got)
+		}
+	}
+	// the number keeps the prefix as typed; only comparisons fold
+	if l, err := ParseLicence("云ICP备12345681号-1"); err != nil || l.Number != "云ICP备12345681号-1" || l.Province != "云" {
+		t.Errorf("ParseLicence: %+v %v", l, err)
+	}
+	for _, one := range []string{"浙", "京ICP备12345678号", ""} {
+		if got := Spellings(one); !slices.Equal(got, []string{one}) {
+			t.Errorf("Spellings(%q) = %v", one, got)
+		}
+	}
+	if ProvinceKey("浙") != "浙" || LicenceKey("浙ICP备12345678号") != "浙ICP备12345678号" {
+		t.Error("浙 folded")
+	}
+	// every prefix with a partner is a pair both ways, and folds with it
+	for _, p := range Provinces() {
+		q := Spellings(p)
+		if len(q) == 2 && (Spellings(q[1])[1] != p || ProvinceKey(p) != ProvinceKey(q[1])) {
+			t.Errorf("%s and %s are not a pair", p, q[1])
+		}
+		if len(q) == 1 && ProvinceKey(p) != p {
+			t.Errorf("%s folds to %s without a partner", p, ProvinceKey(p))
+		}
+	}
 }

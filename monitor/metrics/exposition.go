@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -156,6 +157,44 @@ func Handler(reg prometheus.Gatherer, e *Exposition, logger *slog.Logger) http.H
 		binary.LittleEndian.PutUint32(trailer[4:], uint32(cur.size+live.Len())) // #nosec G115 -- gzip's ISIZE is the length modulo 2^32 (RFC 1952)
 		_, _ = w.Write(trailer[:])
 	})
+}
+
+// maxDomainsLabel bounds the domains label of icpmon_cancellation_info in
+// bytes: 20,000 domains once made a 369 KB value (issue 15), which
+// Prometheus keeps in every sample's series and a scrape with
+// label_value_length_limit drops whole.
+const maxDomainsLabel = 1024
+
+// domainsLabel joins domains with commas, cut at a domain so that it stays
+// within maxDomainsLabel, with how many were left out: "a.cn,b.cn,… (+95
+// more)". `track show` lists them all.
+func domainsLabel(domains []string) string {
+	n := max(len(domains)-1, 0)
+	for _, d := range domains {
+		n += len(d)
+	}
+	if n <= maxDomainsLabel {
+		return strings.Join(domains, ",")
+	}
+	const room = len(",… (+1000000 more)")
+	var b strings.Builder
+	b.Grow(maxDomainsLabel)
+	kept := 0
+	for _, d := range domains {
+		if b.Len()+1+len(d) > maxDomainsLabel-room {
+			break
+		}
+		if kept > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(d)
+		kept++
+	}
+	if kept > 0 {
+		b.WriteByte(',')
+	}
+	fmt.Fprintf(&b, "… (+%d more)", len(domains)-kept)
+	return b.String()
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.

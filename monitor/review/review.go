@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/cancellation"
 )
 
 // Limits is the review limit in business days, by licence province prefix.
@@ -14,10 +15,17 @@ type Limits struct {
 	Province map[string]int // e.g. {"浙": 30}
 }
 
-// For returns the limit that applies to province.
+// For returns the limit that applies to province. A limit set for either
+// prefix of a province with two (云 and 滇, 贵 and 黔, 川 and 蜀, 甘 and 陇)
+// applies to both; one set for the prefix itself comes first.
 func (l Limits) For(province string) int {
 	if n, ok := l.Province[province]; ok {
 		return n
+	}
+	for _, p := range cancellation.Spellings(province)[1:] {
+		if n, ok := l.Province[p]; ok {
+			return n
+		}
 	}
 	return l.Default
 }

@@ -47,3 +47,19 @@ func TestAssess(t *testing.T) {
 		})
 	}
 }
+
+// Issue 15: review.province_limits keys accept either prefix of a province
+// with two; 浙 stays as it is.
+func TestLimitsForProvinceAliases(t *testing.T) {
+	lim := review.Limits{Default: 20, Province: map[string]int{"浙": 30, "云": 25, "黔": 22}}
+	for province, want := range map[string]int{"浙": 30, "云": 25, "滇": 25, "黔": 22, "贵": 22, "京": 20, "川": 20, "蜀": 20} {
+		if got := lim.For(province); got != want {
+			t.Errorf("For(%s) = %d, want %d", province, got, want)
+		}
+	}
+	// the prefix's own limit comes first
+	both := review.Limits{Default: 20, Province: map[string]int{"云": 25, "滇": 27}}
+	if both.For("云") != 25 || both.For("滇") != 27 {
+		t.Errorf("own limits: %d %d", both.For("云"), both.For("滇"))
+	}
+}

@@ -1,12 +1,13 @@
 -- Many new cancellations, all or nothing: every check runs before the first
 -- write. Bulk commands go in chunks small enough for Lua's unpack.
 -- KEYS: 1 active licences, 2 .. 1+NI the status indexes, then per item its blob and history
--- ARGV: 1 NI, 2 n, then per item: id, blob, history line, active licence (""),
---       index number (1 .. NI)
+-- ARGV: 1 NI, 2 n, then per item: id, blob, history line, active licence key (""),
+--       index number (1 .. NI), the key's other spellings (newline-separated:
+--       fields under which an index written before keys were folded holds it)
 local ni, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local chunk = 1000
 local kb = 1 + ni
-local width = 5
+local width = 6
 local function arg(i, f) return ARGV[2 + (i - 1) * width + f] end
 
 -- A run repeated by the client after a timeout finds its own first document.
@@ -50,6 +51,10 @@ local function licences_free()
         seen[l] = i
         fields[#fields + 1] = l
         at[#at + 1] = i
+        for f in string.gmatch(arg(i, 6), '[^\n]+') do
+          fields[#fields + 1] = f
+          at[#at + 1] = i
+        end
       end
     end
     if #fields > 0 then

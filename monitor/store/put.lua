@@ -4,7 +4,9 @@
 --       4 status index it leaves, 5 status index it enters
 -- ARGV: 1 id, 2 expected version (0 creates), 3 new blob ("" removes),
 --       4 active licence it held (""), 5 active licence it holds (""),
---       6 history line ("" for none)
+--       6 history line ("" for none),
+--       7, 8 the other spellings of 4 and 5, newline-separated: fields under
+--       which an index written before licence keys were folded holds them
 local id = ARGV[1]
 local expected = tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
@@ -29,12 +31,23 @@ elseif cjson.decode(cur)['version'] ~= expected then
 end
 
 local held, holds = ARGV[4], ARGV[5]
-if holds ~= '' then
-  local owner = redis.call('HGET', KEYS[3], holds)
-  if owner and owner ~= id then return {'duplicate-licence', owner} end
+local function with_spellings(key, others, into)
+  if key ~= '' then into[#into + 1] = key end
+  for f in string.gmatch(others, '[^\n]+') do into[#into + 1] = f end
+  return into
 end
-if held ~= '' and held ~= holds and redis.call('HGET', KEYS[3], held) == id then
-  redis.call('HDEL', KEYS[3], held)
+if holds ~= '' then
+  for _, f in ipairs(with_spellings(holds, ARGV[8], {})) do
+    local owner = redis.call('HGET', KEYS[3], f)
+    if owner and owner ~= id then return {'duplicate-licence', owner} end
+  end
+end
+-- Release what it held, in any spelling: an old spelling of the key it
+-- keeps holding moves to the key.
+for _, f in ipairs(with_spellings(holds, ARGV[8], with_spellings(held, ARGV[7], {}))) do
+  if f ~= holds and redis.call('HGET', KEYS[3], f) == id then
+    redis.call('HDEL', KEYS[3], f)
+  end
 end
 if holds ~= '' then redis.call('HSET', KEYS[3], holds, id) end
 

@@ -9,7 +9,12 @@
 //	{p}:c:<id>               the cancellation, JSON
 //	{p}:h:<id>               its history, one JSON event per line; kept after removal
 //	{p}:i:<status>:<kind>    set of IDs
-//	{p}:licences             hash: licence -> ID, for pending and approved ones only
+//	{p}:licences             hash: licence key -> ID, for pending and approved ones only
+//
+// The licence key is cancellation.LicenceKey, which folds the province
+// aliases (云 to 滇, 贵 to 黔, 川 to 蜀, 甘 to 陇), so that one filing typed
+// both ways is one licence. Versions before the folding wrote the number as
+// typed; the scripts also look for that spelling and move it to the key.
 //
 // Writes go through Lua scripts that compare the stored Version with the one
 // the writer read, so a write is never half-applied and a racing writer
@@ -88,22 +93,41 @@ type Filter struct {
 
 // Store is the Redis store of cancellations.
 type Store struct {
-	rdb    redis.UniversalClient
-	keys   keys
-	now    func() time.Time
-	put    *redis.Script
-	addAll *redis.Script
+	rdb        redis.UniversalClient
+	keys       keys
+	now        func() time.Time
+	put        *redis.Script
+	addAll     *redis.Script
+	maxDomains int
+}
+
+// Option changes a store's settings.
+type Option func(*Store)
+
+// MaxDomains sets how many domains one cancellation may list
+// (track.max_domains); the default is cancellation.DefaultMaxDomains.
+func MaxDomains(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxDomains = n
+		}
+	}
 }
 
 // New returns a store keeping its keys under prefix.
-func New(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{
-		rdb:    rdb,
-		keys:   keys{p: "{" + prefix + "}:"},
-		now:    time.Now,
-		put:    redis.NewScript(putScript),
-		addAll: redis.NewScript(addManyScript),
+func New(rdb redis.UniversalClient, prefix string, opts ...Option) *Store {
+	s := &Store{
+		rdb:        rdb,
+		keys:       keys{p: "{" + prefix + "}:"},
+		now:        time.Now,
+		put:        redis.NewScript(putScript),
+		addAll:     redis.NewScript(addManyScript),
+		maxDomains: cancellation.DefaultMaxDomains,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 type keys struct{ p string }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,7 +37,7 @@ type write struct {
 	expected     int64  // version read; 0 creates
 	blob         []byte // nil removes
 	leave, enter string // status index keys
-	held, holds  string // active licence before and after ("" when not active)
+	held, holds  string // active licence key before and after ("" when not active)
 	event        []byte // history line, or nil
 }
 
@@ -56,7 +58,7 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 func (s *Store) apply(ctx context.Context, w write) (string, string, error) {
 	res, err := s.run(ctx, s.put,
 		[]string{s.keys.blob(w.id), s.keys.history(w.id), s.keys.licences(), w.leave, w.enter},
-		w.id, w.expected, w.blob, w.held, w.holds, w.event,
+		w.id, w.expected, w.blob, w.held, w.holds, w.event, otherSpellings(w.held), otherSpellings(w.holds),
 	).StringSlice()
 	if err != nil {
 		return "", "", fmt.Errorf("write cancellation %s: %w", w.id, err)
@@ -68,12 +70,23 @@ func (s *Store) apply(ctx context.Context, w write) (string, string, error) {
 	return res[0], owner, nil
 }
 
-// activeLicence is the licence c holds in the active-licence index, if any.
+// activeLicence is the key c holds in the active-licence index, if any:
+// folded, so that 云ICP备… and 滇ICP备… are one licence.
 func activeLicence(c cancellation.Cancellation) string {
 	if c.Status.Active() {
-		return c.Licence
+		return cancellation.LicenceKey(c.Licence)
 	}
 	return ""
+}
+
+// otherSpellings are the fields under which an index written before keys
+// were folded may hold key: the number with the province's other prefix.
+// Joined by newlines, which no licence contains, for the scripts.
+func otherSpellings(key string) string {
+	if key == "" {
+		return ""
+	}
+	return strings.Join(cancellation.Spellings(key)[1:], "\n")
 }
 
 // historyLine is how an event is kept: with a random token that makes
@@ -102,6 +115,9 @@ func (s *Store) prepareNew(c *cancellation.Cancellation, actor string, now time.
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := c.CheckLimits(s.maxDomains); err != nil {
+		return nil, nil, err
+	}
 	blob, err := json.Marshal(c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode cancellation %s: %w", c.ID, err)
@@ -113,8 +129,12 @@ func (s *Store) prepareNew(c *cancellation.Cancellation, actor string, now time.
 	return blob, ev, err
 }
 
-// document is a new cancellation ready to write.
-type document struct{ blob, event []byte }
+// document is a new cancellation ready to write, with the key it holds in
+// the active-licence index ("" when not active).
+type document struct {
+	blob, event []byte
+	licence     string
+}
 
 // prepareAll runs prepareNew over cs on every core: validating and encoding
 // is most of an import's time on the client. The error is the first item's.
@@ -123,6 +143,7 @@ func (s *Store) prepareAll(cs []cancellation.Cancellation, actor string, now tim
 	errs := make([]error, len(cs))
 	parallel(len(cs), func(i int) {
 		docs[i].blob, docs[i].event, errs[i] = s.prepareNew(&cs[i], actor, now)
+		docs[i].licence = activeLicence(cs[i]) // parses the licence: spread over the cores too
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -206,12 +227,13 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 		keys := make([]string, 0, 1+len(indexes)+2*len(cs))
 		keys = append(keys, s.keys.licences())
 		keys = append(keys, indexes...)
-		args := make([]any, 0, 2+5*len(cs))
+		args := make([]any, 0, 2+6*len(cs))
 		args = append(args, len(indexes), len(cs))
 		for i := range cs {
 			c := &cs[i]
 			keys = append(keys, s.keys.blob(c.ID), s.keys.history(c.ID))
-			args = append(args, c.ID, docs[i].blob, docs[i].event, activeLicence(*c), indexPosition(c.Status, c.Kind)+1)
+			held := docs[i].licence
+			args = append(args, c.ID, docs[i].blob, docs[i].event, held, indexPosition(c.Status, c.Kind)+1, otherSpellings(held))
 		}
 		res, err := s.run(ctx, s.addAll, keys, args...).Slice()
 		if err != nil {
@@ -284,6 +306,13 @@ func (s *Store) Update(ctx context.Context, id, actor string, fn func(c *cancell
 		}
 		if err := next.Validate(); err != nil {
 			return cancellation.Cancellation{}, err
+		}
+		// Only a change is held to the limits: a document stored before
+		// them must stay writable by the jobs.
+		if next.Note != cur.Note || !slices.Equal(next.Domains, cur.Domains) {
+			if err := next.CheckLimits(s.maxDomains); err != nil {
+				return cancellation.Cancellation{}, err
+			}
 		}
 		if ev == (cancellation.Event{}) {
 			same, err := json.Marshal(next)
