@@ -29,6 +29,7 @@ var interfaceAlerts = []string{
 	"ICPCalendarExpiring",
 	"ICPMonitorRedisDown",
 	"ICPMonitorDown",
+	"ICPMonitorStoreLost",
 }
 
 // perReplicaAlerts keep the instance label: their fact belongs to one host.

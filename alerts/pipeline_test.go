@@ -69,8 +69,9 @@ const (
 // approved one whose site is still served, one approved and then cleared
 // whose site is still served, and an approved one whose record lingers, and
 // checks that exactly their alerts reach the webhook, with the labels and
-// annotations on-call needs, and that approving the pending one and blocking
-// the sites resolve theirs.
+// annotations on-call needs, that approving the pending one and blocking
+// the sites resolve theirs, and that emptying the store pages without
+// resolving what was firing until a reload acknowledges it.
 func TestPipeline(t *testing.T) {
 	began := time.Now()
 	env := newPipelineEnv(t)
@@ -288,6 +289,57 @@ func TestPipeline(t *testing.T) {
 	if !lingeringHeld {
 		t.Errorf("Prometheus no longer holds %s firing: %+v", lingering, active)
 	}
+
+	// The store emptied under the daemon (FLUSHDB on the test's own Redis):
+	// ICPMonitorStoreLost pages, and the lingering record's alert, which was
+	// firing, is not resolved by the emptiness before someone acknowledges.
+	if err := rs.Client(t).FlushDB(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	step("store emptied (FLUSHDB)")
+	storeLost := alertKey{alertname: "ICPMonitorStoreLost"}
+	expected[storeLost] = wantAlert{
+		labels:  map[string]string{"alertname": "ICPMonitorStoreLost", "severity": "page", "job": "icpmon"},
+		summary: "The Redis store of icpmon was lost or replaced",
+		facts: []*regexp.Regexp{
+			literal("tracks cancellations in was emptied or replaced (FLUSHDB, Redis restarted without persistence"),
+			regexp.MustCompile(`stores adopted in the last day were created from 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d`),
+		},
+	}
+	env.waitFor("the webhook receives "+storeLost.String()+" firing", alertTimeout, func() bool {
+		_, ok := hook.received(storeLost, "firing", "")
+		return ok
+	})
+	step("store loss paged")
+	a, _ := hook.received(storeLost, "firing", "")
+	expected[storeLost].check(t, storeLost, a)
+	env.waitFor("the rules have been evaluated since", alertTimeout, evaluatedSince(env, promURL, time.Now()))
+	if a, ok := hook.received(lingering, "resolved", ""); ok {
+		t.Errorf("%s was resolved when the store was emptied, before anyone acknowledged: %v", lingering, a.Labels)
+	}
+	active, err = env.promAlerts(promURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(active, func(a promAlert) bool { return keyOf(a.Labels) == lingering && a.State == "firing" }) {
+		t.Errorf("Prometheus no longer holds %s firing after the store was emptied: %+v", lingering, active)
+	}
+	// A reload acknowledges the store as it is: the page resolves.
+	resp, err := env.client.Post(daemonURL+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("icpmon reload: %s", resp.Status)
+	}
+	env.waitFor("the webhook receives "+storeLost.String()+" resolved", alertTimeout, func() bool {
+		_, ok := hook.received(storeLost, "resolved", "resolved")
+		return ok
+	})
+	step("store acknowledged by a reload, page resolved")
+	checkNothingElse(t, hook, expected)
+
 	if errs := hook.decodeErrors(); len(errs) > 0 {
 		t.Errorf("the webhook could not read %d notifications: %q", len(errs), errs)
 	}

@@ -51,14 +51,29 @@ const (
 	importTimeout = 5 * time.Minute
 )
 
-// openStore connects to the configured Redis and checks that it answers.
-// The returned function closes the connection.
+// openStore connects to the configured Redis for a write, as
+// openWritableStore does. The returned function closes the connection.
 func (c *cli) openStore(ctx context.Context) (*store.Store, func(), error) {
 	cfg, err := c.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	return openStoreWith(ctx, cfg, storeTimeout)
+	return openWritableStore(ctx, cfg, storeTimeout)
+}
+
+// openWritableStore is openStoreWith for a command that writes: the store
+// gets its identity first if it has none, so that a store first filled by
+// the CLI is one a daemon can tell from an emptied one.
+func openWritableStore(ctx context.Context, cfg *config.Config, readTimeout time.Duration) (*store.Store, func(), error) {
+	s, closeStore, err := openStoreWith(ctx, cfg, readTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.EnsureIdentity(ctx); err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return s, closeStore, nil
 }
 
 func openStoreWith(ctx context.Context, cfg *config.Config, readTimeout time.Duration) (*store.Store, func(), error) {

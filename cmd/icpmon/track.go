@@ -160,7 +160,7 @@ func (c *cli) trackAdd(ctx context.Context, spec addSpec) error {
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := openStoreWith(ctx, cfg, storeTimeout)
+	st, closeStore, err := openWritableStore(ctx, cfg, storeTimeout)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (c *cli) trackImport(ctx context.Context, file string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	st, closeStore, err := openStoreWith(ctx, cfg, importTimeout)
+	st, closeStore, err := openWritableStore(ctx, cfg, importTimeout)
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,14 @@ type daemon struct {
 	stopping <-chan struct{}
 	// snapshotMu serialises snapshots, so an older one never replaces a newer.
 	snapshotMu sync.Mutex
+	// held is the store the snapshots come from, guarded by snapshotMu.
+	held heldStore
+	// storeLost says, for the status page, why the held store is lost; nil
+	// while it is not (the page must not wait for a snapshot's lock).
+	storeLost atomic.Pointer[string]
+	// acknowledge asks the next snapshot to adopt the store as it is now:
+	// a reload is the operator's acknowledgement of a lost store.
+	acknowledge atomic.Bool
 }
 
 // Run serves until ctx is cancelled, then stops scheduling, lets running jobs

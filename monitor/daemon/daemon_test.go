@@ -288,20 +288,35 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	}
 
 	rs.Restart(t)
-	// The restarted server is empty (no persistence): a cancellation tracked
-	// now shows up only if the review job recovered by itself.
+	// The restarted server is empty (no persistence): the daemon recovers by
+	// itself, but shows the store lost and keeps what it tracked (issue 14)
+	// rather than the empty store, until a reload acknowledges it.
 	if _, err := st.Add(context.Background(), cancellation.Cancellation{
 		ID: "after-outage", Kind: cancellation.KindWebsite, Licence: "京ICP备55556666号-1", Province: "京",
 		Submitted: calendar.NewDate(2026, 2, 2),
 	}, "operator:test"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "ready again, with the new snapshot", func() (bool, string) {
+	eventually(t, "ready again, the emptied store shown lost", func() (bool, string) {
 		code, body := d.get("/-/ready")
 		_, mfs := d.scrape()
 		up, _ := value(mfs, "icpmon_redis_up")
+		lost, _ := value(mfs, "icpmon_store_lost")
+		return code == http.StatusOK && up == 1 && lost == 1, body
+	})
+	_, mfs = d.scrape()
+	if _, ok := value(mfs, "icpmon_cancellation_info", "id", "overdue"); !ok {
+		t.Error("the last snapshot of the lost store is no longer served")
+	}
+	if code, body := d.do("POST", "/-/reload"); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	eventually(t, "the reload adopts the restarted store", func() (bool, string) {
+		_, mfs := d.scrape()
+		lost, _ := value(mfs, "icpmon_store_lost")
 		_, fresh := value(mfs, "icpmon_cancellation_info", "id", "after-outage")
-		return code == http.StatusOK && up == 1 && fresh, body
+		_, old := value(mfs, "icpmon_cancellation_info", "id", "overdue")
+		return lost == 0 && fresh && !old, fmt.Sprint(lost, fresh, old)
 	})
 }
 

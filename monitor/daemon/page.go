@@ -33,6 +33,7 @@ type page struct {
 	Version, Redis, KeyPrefix string
 	Ready                     bool
 	NotReady                  string
+	StoreLost                 string // why what is shown is not the store as it is now
 	Config                    []setting
 	Jobs                      []jobStatus
 	Taken                     string
@@ -75,6 +76,9 @@ func (d *daemon) servePage(w http.ResponseWriter, _ *http.Request) {
 		Kinds: cancellation.Kinds(),
 	}
 	p.Ready, p.NotReady = d.redis.ready()
+	if lost := d.storeLost.Load(); lost != nil {
+		p.StoreLost = *lost
+	}
 	if s := d.expo.Snapshot(); s != nil {
 		p.Taken = when(s.Taken)
 		for _, st := range cancellation.Statuses() {

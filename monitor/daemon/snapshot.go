@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,17 +25,94 @@ type source struct {
 	cfg   *config.Config
 }
 
+// heldStore is the store whose snapshots are served: adopted at the first
+// snapshot and again after each reload, and lost when its identity vanishes
+// or changes under the daemon.
+type heldStore struct {
+	from     *store.Store // what it was adopted through; nil before the first adoption
+	identity store.Identity
+	lost     bool
+}
+
 // snapshot takes a snapshot of src and publishes it. Snapshots are taken one
-// at a time, so a slow older one never replaces a newer one.
+// at a time, so a slow older one never replaces a newer one. Once the held
+// store is lost, the last snapshot of it stays published (its firing alerts
+// keep firing) until a reload acknowledges the store as it is.
 func (d *daemon) snapshot(ctx context.Context, src source) error {
 	d.snapshotMu.Lock()
 	defer d.snapshotMu.Unlock()
-	s, err := take(ctx, src, d.o.Now())
-	d.redisOutcome(err)
+	if g := d.gen.Load(); g != nil && g.conn.store != src.store {
+		return nil // a job of a replaced configuration: the reload runs a review of the new one
+	}
+	if err := d.adopt(ctx, src.store); err != nil {
+		d.redisOutcome(err)
+		return err
+	}
+	var s *metrics.Snapshot
+	if !d.held.lost { // what a lost store holds now is not shown: do not read it
+		var err error
+		if s, err = take(ctx, src, d.o.Now()); err != nil {
+			d.redisOutcome(err)
+			return err
+		}
+	}
+	// Read after the data: the adopted identity still there proves the data
+	// came from the adopted store (a FLUSHDB takes everything at once).
+	id, err := src.store.Identity(ctx)
+	if err != nil && !errors.Is(err, store.ErrNoIdentity) {
+		d.redisOutcome(err)
+		return err
+	}
+	d.redisOutcome(nil)
+	if err != nil || id.ID != d.held.identity.ID {
+		d.held.lost = true
+		d.metrics.StoreLost()
+	}
+	if d.held.lost {
+		found := "no identity: emptied (FLUSHDB, Redis restarted without persistence)"
+		if err == nil {
+			found = fmt.Sprintf("store %s created %s", id.ID, id.Created.Format(time.RFC3339))
+		}
+		d.log.Error("the store was lost or replaced; serving the last snapshot of the adopted one until a reload acknowledges (alerts/RUNBOOKS.md#icpmonitorstorelost)",
+			"adopted", d.held.identity.ID, "adopted_created", d.held.identity.Created, "found", found)
+		note := fmt.Sprintf("The store was lost or replaced: shown is the last snapshot of store %s (created %s); Redis now holds %s. Restore or re-import, then reload icpmon to acknowledge.",
+			d.held.identity.ID, d.held.identity.Created.Format(time.RFC3339), found)
+		d.storeLost.Store(&note)
+		return nil
+	}
+	d.metrics.StoreAdopted(id.Created, id.Acknowledged) // another replica's reload may have acknowledged it
+	d.expo.Publish(s)
+	return nil
+}
+
+// adopt makes the store behind st the held one when there is none yet, when
+// the configuration brought another store, or when a reload asked for it;
+// the store gets an identity if it has none.
+func (d *daemon) adopt(ctx context.Context, st *store.Store) error {
+	ack := d.acknowledge.Load()
+	if d.held.from == st && !ack {
+		return nil
+	}
+	id, err := st.EnsureIdentity(ctx)
 	if err != nil {
 		return err
 	}
-	d.expo.Publish(s)
+	if ack {
+		if id, err = st.Acknowledge(ctx, id.ID); err != nil {
+			return err
+		}
+	}
+	if was := d.held; was.from != nil && (was.lost || was.identity.ID != id.ID) {
+		d.log.Warn("adopting the store as it is now; snapshots of it are served again",
+			"was", was.identity.ID, "was_created", was.identity.Created, "was_lost", was.lost,
+			"store", id.ID, "created", id.Created)
+	} else {
+		d.log.Info("store adopted", "store", id.ID, "created", id.Created)
+	}
+	d.held = heldStore{from: st, identity: id}
+	d.storeLost.Store(nil)
+	d.acknowledge.Store(false)
+	d.metrics.StoreAdopted(id.Created, id.Acknowledged)
 	return nil
 }
 

@@ -28,6 +28,10 @@ type Set struct {
 	coveredUntil    prometheus.Gauge
 	reloadOK        prometheus.Gauge
 	reloadSuccessAt prometheus.Gauge
+	storeLost       prometheus.Gauge
+	// No series until the daemon has adopted a store (a vector without labels).
+	storeCreated      *prometheus.GaugeVec
+	storeAcknowledged *prometheus.GaugeVec
 }
 
 // NewSet registers the daemon's metrics, build info and the Go and process
@@ -54,9 +58,22 @@ func NewSet() *Set {
 			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "When the configuration was last loaded successfully.",
 		}),
+		storeLost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "store_lost",
+			Help: "1 when the store's identity vanished or changed under the daemon (FLUSHDB, Redis restarted empty, another store): the last snapshot of the adopted store is served until a reload acknowledges.",
+		}),
+		storeCreated: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "store_created_timestamp_seconds",
+			Help: "When the store the daemon adopted was first used (its identity was written).",
+		}, nil),
+		storeAcknowledged: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "store_acknowledged_timestamp_seconds",
+			Help: "When a reload last adopted the store, an operator's acknowledgement of it; no series before one.",
+		}, nil),
 	}
 	s.Registry.MustRegister(
 		s.redisUp, s.coveredUntil, s.reloadOK, s.reloadSuccessAt,
+		s.storeLost, s.storeCreated, s.storeAcknowledged,
 		versioncollector.NewCollector(namespace),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -78,6 +95,21 @@ func (s *Set) ConfigLoaded(t time.Time) {
 	s.reloadOK.Set(1)
 	s.reloadSuccessAt.Set(seconds(t))
 }
+
+// StoreAdopted records the identity of the store the snapshots now come
+// from: when it was created and, if ever, acknowledged (zero: never).
+func (s *Set) StoreAdopted(created, acknowledged time.Time) {
+	s.storeLost.Set(0)
+	s.storeCreated.WithLabelValues().Set(seconds(created))
+	if acknowledged.IsZero() {
+		s.storeAcknowledged.Reset()
+		return
+	}
+	s.storeAcknowledged.WithLabelValues().Set(seconds(acknowledged))
+}
+
+// StoreLost records that the adopted store vanished or was replaced.
+func (s *Set) StoreLost() { s.storeLost.Set(1) }
 
 // ConfigReloadFailed records a reload that was refused.
 func (s *Set) ConfigReloadFailed() { s.reloadOK.Set(0) }

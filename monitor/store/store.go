@@ -10,6 +10,8 @@
 //	{p}:h:<id>               its history, one JSON event per line; kept after removal
 //	{p}:i:<status>:<kind>    set of IDs
 //	{p}:licences             hash: licence key -> ID, for pending and approved ones only
+//	{p}:identity             the store's Identity, JSON, written at first use
+//	{p}:identity:acknowledged when a daemon's reload last adopted the store
 //
 // The licence key is cancellation.LicenceKey, which folds the province
 // aliases (云 to 滇, 贵 to 黔, 川 to 蜀, 甘 to 陇), so that one filing typed
@@ -93,12 +95,13 @@ type Filter struct {
 
 // Store is the Redis store of cancellations.
 type Store struct {
-	rdb        redis.UniversalClient
-	keys       keys
-	now        func() time.Time
-	put        *redis.Script
-	addAll     *redis.Script
-	maxDomains int
+	rdb         redis.UniversalClient
+	keys        keys
+	now         func() time.Time
+	put         *redis.Script
+	addAll      *redis.Script
+	acknowledge *redis.Script
+	maxDomains  int
 }
 
 // Option changes a store's settings.
@@ -117,12 +120,13 @@ func MaxDomains(n int) Option {
 // New returns a store keeping its keys under prefix.
 func New(rdb redis.UniversalClient, prefix string, opts ...Option) *Store {
 	s := &Store{
-		rdb:        rdb,
-		keys:       keys{p: "{" + prefix + "}:"},
-		now:        time.Now,
-		put:        redis.NewScript(putScript),
-		addAll:     redis.NewScript(addManyScript),
-		maxDomains: cancellation.DefaultMaxDomains,
+		rdb:         rdb,
+		keys:        keys{p: "{" + prefix + "}:"},
+		now:         time.Now,
+		put:         redis.NewScript(putScript),
+		addAll:      redis.NewScript(addManyScript),
+		acknowledge: redis.NewScript(acknowledgeScript),
+		maxDomains:  cancellation.DefaultMaxDomains,
 	}
 	for _, o := range opts {
 		o(s)

@@ -164,6 +164,14 @@ func TestClusterThreeNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The identity and its acknowledgement: one MGET, one script, one slot.
+	id, err := s.EnsureIdentity(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acked, err := s.Acknowledge(ctx(t), id.ID); err != nil || acked.ID != id.ID || acked.Acknowledged.IsZero() {
+		t.Errorf("acknowledge on Cluster: %+v, %v", acked, err)
+	}
 	const batch = 3000
 	many := make([]cancellation.Cancellation, batch)
 	for i := range many {
