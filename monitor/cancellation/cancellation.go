@@ -66,8 +66,13 @@ type Cancellation struct {
 
 	Record Record  `json:"record"`
 	Probes []Probe `json:"probes,omitempty"` // latest probe per domain and scheme
+	// LastServedAt is when a probe last found one of the websites served,
+	// kept here so that the reach job's watch needs no ProbeHistory.
+	LastServedAt time.Time `json:"last_served_at,omitzero"`
 	// ProbeHistory keeps earlier probes, a bounded number per domain and
-	// scheme (the reach job trims it), for whoever investigates later.
+	// scheme (the reach job trims it), for whoever investigates later. The
+	// store keeps it apart from the document and only some reads fill it
+	// (monitor/store); documents written before that carry it under this name.
 	ProbeHistory []Probe `json:"probe_history,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`

@@ -141,12 +141,12 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 	if err != nil {
 		return nil, err
 	}
-	// The snapshot never shows the probe history: skip decoding it.
-	active, err := src.store.ListCurrent(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved}})
+	// List leaves the probe history, which the snapshot never shows, in the store.
+	active, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved}})
 	if err != nil {
 		return nil, fmt.Errorf("load active cancellations: %w", err)
 	}
-	cleared, err := src.store.ListCurrent(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Cleared}})
+	cleared, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Cleared}})
 	if err != nil {
 		return nil, fmt.Errorf("load cleared cancellations: %w", err)
 	}

@@ -9,8 +9,10 @@
 // the later of its clearing and the last probe that found one of its websites
 // served (WatchedUntil), so a site that keeps answering keeps paging. When the
 // watch ends the job drops the cancellation's latest probes (its history keeps
-// them): the snapshot exports the sites of a cleared cancellation only while
-// it has latest probes, so the job alone decides what is watched.
+// them, and Cancellation.LastServedAt the last time one was served, which is
+// all the watch needs of the history): the snapshot exports the sites of a
+// cleared cancellation only while it has latest probes, so the job alone
+// decides what is watched.
 //
 // A probe_error (this host failed: no descriptor left, say) proves nothing
 // about the site, so it never replaces a definite probe as the latest: it is
@@ -38,7 +40,9 @@ import (
 // Store is what the job needs of the store.
 type Store interface {
 	List(ctx context.Context, f store.Filter) ([]cancellation.Cancellation, error)
-	Update(ctx context.Context, id, actor string, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error)
+	// UpdateWithProbeHistory is the store's Update, with the probe history
+	// read for fn and written with the latest probes.
+	UpdateWithProbeHistory(ctx context.Context, id, actor string, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error)
 }
 
 // Options configure the job.
@@ -94,7 +98,8 @@ func (j *Job) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	failed := j.endWatches(ctx, over)
+	failed, still := j.endWatches(ctx, over)
+	watched = append(watched, still...)
 	var targets []prober.Target
 	owner := map[prober.Target][]string{} // a domain may belong to several cancellations
 	for _, c := range watched {
@@ -143,7 +148,7 @@ func (j *Job) Run(ctx context.Context) error {
 		if len(probes) == 0 {
 			continue
 		}
-		_, err := j.o.Store.Update(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
+		_, err := j.o.Store.UpdateWithProbeHistory(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 			return Record(c, probes), nil
 		})
 		switch {
@@ -166,8 +171,7 @@ func failures(n int) error {
 
 // watched returns the approved cancellations and the cleared ones still
 // watched, and apart the cleared ones whose watch is over but which still
-// have latest probes. It reads the whole documents: the probe history holds
-// the last time each site was served.
+// have latest probes. The list has no probe history: LastServedAt stands for it.
 func (j *Job) watched(ctx context.Context) (watched, over []cancellation.Cancellation, err error) {
 	list, err := j.o.Store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Approved, cancellation.Cleared}})
 	if err != nil {
@@ -186,15 +190,19 @@ func (j *Job) watched(ctx context.Context) (watched, over []cancellation.Cancell
 }
 
 // endWatches drops the latest probes of cancellations whose watch is over,
-// so that their sites leave the metrics, and returns how many writes failed.
-func (j *Job) endWatches(ctx context.Context, over []cancellation.Cancellation) (failed int) {
+// so that their sites leave the metrics, and returns how many writes failed
+// and those found watched after all.
+func (j *Job) endWatches(ctx context.Context, over []cancellation.Cancellation) (failed int, still []cancellation.Cancellation) {
 	now := j.o.Now()
 	for _, c := range over {
 		if ctx.Err() != nil {
-			return failed // shutting down: the next run ends them
+			return failed, still // shutting down: the next run ends them
 		}
 		ended := false
-		_, err := j.o.Store.Update(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
+		after, err := j.o.Store.UpdateWithProbeHistory(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
+			// A document from before LastServedAt has the time only in its
+			// history, which the list leaves out: this write moves it.
+			c.LastServedAt = LastServed(*c)
 			if ended = len(c.Probes) > 0 && c.Status == cancellation.Cleared && !Watched(*c, j.o.WatchAfterClear, now); !ended {
 				return cancellation.Event{}, nil // changed meanwhile
 			}
@@ -207,9 +215,11 @@ func (j *Job) endWatches(ctx context.Context, over []cancellation.Cancellation) 
 			j.o.Logger.Error("end the watch of a cleared cancellation", "id", c.ID, "err", err)
 		case ended:
 			j.o.Logger.Info("the watch of a cleared cancellation's websites ended", "id", c.ID, "cleared", c.ClearedAt)
+		case Watched(after, j.o.WatchAfterClear, now):
+			still = append(still, after)
 		}
 	}
-	return failed
+	return failed, still
 }
 
 // Watched reports whether c's websites are probed at now: always once
@@ -237,9 +247,11 @@ func WatchedUntil(c cancellation.Cancellation, watchAfterClear time.Duration) ti
 }
 
 // LastServed is the time of the last probe, kept or latest, that found one of
-// c's websites served; zero if none did. appendHistory never drops it.
+// c's websites served; zero if none did. Record and EndWatch keep it in
+// c.LastServedAt, which it starts from, so a c without its ProbeHistory
+// gives the same time.
 func LastServed(c cancellation.Cancellation) time.Time {
-	var last time.Time
+	last := c.LastServedAt
 	for _, probes := range [][]cancellation.Probe{c.Probes, c.ProbeHistory} {
 		for _, p := range probes {
 			if p.Result == prober.Served && lastAt(p).After(last) {
@@ -253,6 +265,7 @@ func LastServed(c cancellation.Cancellation) time.Time {
 // EndWatch drops c's latest probes, which ends the export of its sites (its
 // history keeps them), and returns the event that says why.
 func EndWatch(c *cancellation.Cancellation, watchAfterClear time.Duration, now time.Time) cancellation.Event {
+	c.LastServedAt = LastServed(*c)
 	c.Probes = nil
 	served := "no website served since approval"
 	if at := LastServed(*c); !at.IsZero() {
@@ -307,6 +320,7 @@ func Record(c *cancellation.Cancellation, probes []cancellation.Probe) cancellat
 			}
 		}
 	}
+	c.LastServedAt = LastServed(*c)
 	if len(changes) == 0 {
 		return cancellation.Event{}
 	}

@@ -1,17 +1,21 @@
 -- Many new cancellations, all or nothing: every check runs before the first
 -- write. Bulk commands go in chunks small enough for Lua's unpack.
--- KEYS: 1 active licences, 2 .. 1+NI the status indexes, then per item its blob and history
+-- KEYS: 1 active licences, 2 .. 1+NI the status indexes, then per item its
+--       blob, history and probe history
 -- ARGV: 1 NI, 2 n, then per item: id, blob, history line, active licence key (""),
 --       index number (1 .. NI), the key's other spellings (newline-separated:
---       fields under which an index written before keys were folded holds it)
+--       fields under which an index written before keys were folded holds it),
+--       probe history JSON ("" for none)
 local ni, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local chunk = 1000
 local kb = 1 + ni
-local width = 6
+local width = 7
+local kw = 3 -- keys per item
+local function key(i, f) return KEYS[kb + (i - 1) * kw + f] end
 local function arg(i, f) return ARGV[2 + (i - 1) * width + f] end
 
 -- A run repeated by the client after a timeout finds its own first document.
-if redis.call('GET', KEYS[kb + 1]) == arg(1, 2) then return {'ok'} end
+if redis.call('GET', key(1, 1)) == arg(1, 2) then return {'ok'} end
 
 -- Every check runs; the refusal names the first item in order that fails one.
 local bad, why, holder
@@ -30,10 +34,10 @@ local function ids_unused()
   for s = 1, n, chunk do
     local e = math.min(n, s + chunk - 1)
     local hk = {}
-    for i = s, e do hk[#hk + 1] = KEYS[kb + 2 * i] end
+    for i = s, e do hk[#hk + 1] = key(i, 2) end
     if redis.call('EXISTS', unpack(hk)) > 0 then
       for i = s, e do
-        if redis.call('EXISTS', KEYS[kb + 2 * i]) == 1 then found(i, 'duplicate-id'); return end
+        if redis.call('EXISTS', key(i, 2)) == 1 then found(i, 'duplicate-id'); return end
       end
     end
   end
@@ -72,13 +76,17 @@ if bad then return {why, bad, holder} end
 
 for s = 1, n, chunk do
   local e = math.min(n, s + chunk - 1)
-  local blobs, hist, lic, byindex = {}, {}, {}, {}
+  local blobs, hist, probes, lic, byindex = {}, {}, {}, {}, {}
   for i = s, e do
     local id = arg(i, 1)
-    blobs[#blobs + 1] = KEYS[kb + 2 * i - 1]
+    blobs[#blobs + 1] = key(i, 1)
     blobs[#blobs + 1] = arg(i, 2)
-    hist[#hist + 1] = KEYS[kb + 2 * i]
+    hist[#hist + 1] = key(i, 2)
     hist[#hist + 1] = arg(i, 3)
+    if arg(i, 7) ~= '' then
+      probes[#probes + 1] = key(i, 3)
+      probes[#probes + 1] = arg(i, 7)
+    end
     if arg(i, 4) ~= '' then
       lic[#lic + 1] = arg(i, 4)
       lic[#lic + 1] = id
@@ -90,6 +98,7 @@ for s = 1, n, chunk do
   end
   redis.call('MSET', unpack(blobs))
   redis.call('MSET', unpack(hist))
+  if #probes > 0 then redis.call('MSET', unpack(probes)) end
   if #lic > 0 then redis.call('HSET', KEYS[1], unpack(lic)) end
   for x, t in pairs(byindex) do redis.call('SADD', KEYS[1 + x], unpack(t)) end
 end

@@ -1,7 +1,8 @@
 -- One cancellation's write, all or nothing: a compare-and-set on its version,
--- then its blob, status index, active-licence index and history together.
+-- then its blob, status index, active-licence index, history and probe
+-- history together.
 -- KEYS: 1 blob, 2 history, 3 active licences (hash licence -> id),
---       4 status index it leaves, 5 status index it enters
+--       4 status index it leaves, 5 status index it enters, 6 probe history
 -- ARGV: 1 id, 2 expected version (0 creates), 3 new blob ("" removes),
 --       4 active licence it held (""), 5 active licence it holds (""),
 --       6 history line ("" for none),
@@ -13,7 +14,8 @@ local cur = redis.call('GET', KEYS[1])
 -- The client may send a script again after a timeout or a broken connection.
 -- Each write's history line (or, for a write without one, its document,
 -- which carries a new version and timestamp) is unique: finding it means an
--- earlier run of this very write took effect.
+-- earlier run of this very write took effect. A write of the probe history
+-- alone always comes with a new document too.
 if ARGV[6] ~= '' then
   local h = redis.call('GET', KEYS[2])
   if h and string.find(h, ARGV[6], 1, true) then return {'ok'} end
@@ -53,11 +55,13 @@ if holds ~= '' then redis.call('HSET', KEYS[3], holds, id) end
 
 if KEYS[4] ~= KEYS[5] then redis.call('SREM', KEYS[4], id) end
 if ARGV[3] == '' then
-  redis.call('DEL', KEYS[1])
+  -- the probe history was part of the document once, and goes with it
+  redis.call('DEL', KEYS[1], KEYS[6])
   redis.call('SREM', KEYS[5], id)
 else
   redis.call('SET', KEYS[1], ARGV[3])
   redis.call('SADD', KEYS[5], id)
+  if ARGV[9] ~= '' then redis.call('SET', KEYS[6], ARGV[9]) end
 end
 if ARGV[6] ~= '' then redis.call('APPEND', KEYS[2], ARGV[6]) end
 return {'ok'}

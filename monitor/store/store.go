@@ -1,6 +1,7 @@
 // Package store keeps tracked cancellations in Redis: one JSON document per
 // cancellation, indexes by status and kind, an index of the licences under
-// active review, and an append-only history per cancellation.
+// active review, an append-only history per cancellation, and its probe
+// history apart from its document, so that reading many never pays for it.
 //
 // Every key lives under one hash tag, "{prefix}:", so that the Lua scripts
 // that write several keys at once stay legal on Redis Cluster (one slot holds
@@ -8,6 +9,7 @@
 //
 //	{p}:c:<id>               the cancellation, JSON
 //	{p}:h:<id>               its history, one JSON event per line; kept after removal
+//	{p}:ph:<id>              its probe history, a JSON array; removed with the cancellation
 //	{p}:i:<status>:<kind>    set of IDs
 //	{p}:licences             hash: licence key -> ID, for pending and approved ones only
 //	{p}:identity             the store's Identity, JSON, written at first use
@@ -21,6 +23,10 @@
 // Writes go through Lua scripts that compare the stored Version with the one
 // the writer read, so a write is never half-applied and a racing writer
 // never loses an update: it reads again and retries.
+//
+// Documents written before the probe history had a key of its own carry it
+// as "probe_history": Get and UpdateWithProbeHistory read it from there, and
+// the next write of the document moves it to the key.
 package store
 
 import (
@@ -138,6 +144,7 @@ type keys struct{ p string }
 
 func (k keys) blob(id string) string    { return k.p + "c:" + id }
 func (k keys) history(id string) string { return k.p + "h:" + id }
+func (k keys) probes(id string) string  { return k.p + "ph:" + id }
 func (k keys) licences() string         { return k.p + "licences" }
 func (k keys) index(s cancellation.Status, kind cancellation.Kind) string {
 	return k.p + "i:" + string(s) + ":" + string(kind)
@@ -166,27 +173,66 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Get returns one cancellation. A removed one gives a *RemovedError, an
-// unknown ID ErrNotFound.
+// Get returns one cancellation with its probe history. A removed one gives
+// a *RemovedError, an unknown ID ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (cancellation.Cancellation, error) {
-	c, _, err := s.get(ctx, id)
-	return c, err
+	r, err := s.get(ctx, id, true)
+	return r.c, err
 }
 
-// get returns the cancellation with the bytes it was decoded from.
-func (s *Store) get(ctx context.Context, id string) (cancellation.Cancellation, []byte, error) {
-	b, err := s.rdb.Get(ctx, s.keys.blob(id)).Bytes()
+// stored is a cancellation as read, with what a write needs to know of it.
+type stored struct {
+	c   cancellation.Cancellation
+	raw []byte // the document
+	// probes is the probe history key's value, nil when it has none or was not read.
+	probes []byte
+	// legacy: the document still carries its probe history (c.ProbeHistory).
+	legacy bool
+}
+
+// get reads the cancellation, and its probe history when withProbes. A
+// document that still carries the history wins over the key: only a version
+// before the key writes it there, so it is the newer.
+func (s *Store) get(ctx context.Context, id string, withProbes bool) (stored, error) {
+	var doc, probes *redis.StringCmd
+	var err error
+	if withProbes {
+		// One transaction: the document and its history from the same write.
+		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			doc, probes = p.Get(ctx, s.keys.blob(id)), p.Get(ctx, s.keys.probes(id))
+			return nil
+		})
+	} else {
+		doc = s.rdb.Get(ctx, s.keys.blob(id))
+		err = doc.Err()
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, fmt.Errorf("read cancellation %s: %w", id, err)
+	}
+	b, err := doc.Bytes()
 	if errors.Is(err, redis.Nil) {
-		return cancellation.Cancellation{}, nil, s.missing(ctx, id)
+		return stored{}, s.missing(ctx, id)
 	}
 	if err != nil {
-		return cancellation.Cancellation{}, nil, fmt.Errorf("read cancellation %s: %w", id, err)
+		return stored{}, fmt.Errorf("read cancellation %s: %w", id, err)
 	}
-	var c cancellation.Cancellation
-	if err := json.Unmarshal(b, &c); err != nil {
-		return cancellation.Cancellation{}, nil, fmt.Errorf("decode cancellation %s: %w", id, err)
+	r := stored{raw: b}
+	if err := json.Unmarshal(b, &r.c); err != nil {
+		return stored{}, fmt.Errorf("decode cancellation %s: %w", id, err)
 	}
-	return c, b, nil
+	r.legacy = r.c.ProbeHistory != nil
+	if probes == nil {
+		return r, nil
+	}
+	if r.probes, err = probes.Bytes(); err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, fmt.Errorf("read probe history of %s: %w", id, err)
+	}
+	if r.probes != nil && !r.legacy {
+		if err := json.Unmarshal(r.probes, &r.c.ProbeHistory); err != nil {
+			return stored{}, fmt.Errorf("decode probe history of %s: %w", id, err)
+		}
+	}
+	return r, nil
 }
 
 // missing explains why id has no document: removed, or never tracked.
@@ -225,19 +271,9 @@ func (s *Store) History(ctx context.Context, id string) ([]cancellation.Event, e
 }
 
 // List returns the cancellations the filter selects, ordered by submitted
-// date then ID. It costs two pipelined round trips however many there are.
+// date then ID, without their probe history (Get has it). It costs two
+// pipelined round trips however many there are.
 func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
-	return s.list(ctx, f, decodeAll)
-}
-
-// ListCurrent is List without each cancellation's probe history, which only
-// `track show` reads: after a few reach runs it is most of an approved
-// cancellation's document, and the review decodes every active one.
-func (s *Store) ListCurrent(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
-	return s.list(ctx, f, decodeCurrent)
-}
-
-func (s *Store) list(ctx context.Context, f Filter, decode func([]byte, *cancellation.Cancellation) error) ([]cancellation.Cancellation, error) {
 	statuses, kinds := f.Statuses, f.Kinds
 	if len(statuses) == 0 {
 		statuses = cancellation.Statuses()
@@ -259,7 +295,7 @@ func (s *Store) list(ctx context.Context, f Filter, decode func([]byte, *cancell
 	for _, r := range ranges {
 		ids = append(ids, r.Val()...)
 	}
-	all, err := s.load(ctx, ids, decode)
+	all, err := s.load(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +352,7 @@ const mgetBatch = 1000
 
 // load reads the documents of ids in one pipeline of MGETs; IDs removed in
 // the meantime are skipped.
-func (s *Store) load(ctx context.Context, ids []string, decode func([]byte, *cancellation.Cancellation) error) ([]cancellation.Cancellation, error) {
+func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancellation, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -344,7 +380,7 @@ func (s *Store) load(ctx context.Context, ids []string, decode func([]byte, *can
 	out := make([]cancellation.Cancellation, len(docs))
 	errs := make([]error, len(docs))
 	parallel(len(docs), func(i int) {
-		errs[i] = decode([]byte(docs[i]), &out[i])
+		errs[i] = decodeCurrent([]byte(docs[i]), &out[i])
 		docs[i] = "" // the replies are no longer referenced elsewhere: free each once decoded
 	})
 	for i, err := range errs {
@@ -355,10 +391,9 @@ func (s *Store) load(ctx context.Context, ids []string, decode func([]byte, *can
 	return out, nil
 }
 
-func decodeAll(b []byte, c *cancellation.Cancellation) error { return json.Unmarshal(b, c) }
-
-// decodeCurrent decodes a document but its probe history, which the decoder
-// only steps over: the outer field hides the embedded one of the same name.
+// decodeCurrent decodes a document but the probe history one written before
+// it had a key of its own may carry, which the decoder only steps over: the
+// outer field hides the embedded one of the same name.
 func decodeCurrent(b []byte, c *cancellation.Cancellation) error {
 	doc := struct {
 		*cancellation.Cancellation

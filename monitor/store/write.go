@@ -39,6 +39,7 @@ type write struct {
 	leave, enter string // status index keys
 	held, holds  string // active licence key before and after ("" when not active)
 	event        []byte // history line, or nil
+	probes       []byte // probe history, JSON, or nil to leave it
 }
 
 // run runs a script by its digest and loads it only when Redis lacks it:
@@ -57,8 +58,8 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 // apply runs put.lua and returns its verdict and, for a duplicate licence, its holder.
 func (s *Store) apply(ctx context.Context, w write) (string, string, error) {
 	res, err := s.run(ctx, s.put,
-		[]string{s.keys.blob(w.id), s.keys.history(w.id), s.keys.licences(), w.leave, w.enter},
-		w.id, w.expected, w.blob, w.held, w.holds, w.event, otherSpellings(w.held), otherSpellings(w.holds),
+		[]string{s.keys.blob(w.id), s.keys.history(w.id), s.keys.licences(), w.leave, w.enter, s.keys.probes(w.id)},
+		w.id, w.expected, w.blob, w.held, w.holds, w.event, otherSpellings(w.held), otherSpellings(w.holds), w.probes,
 	).StringSlice()
 	if err != nil {
 		return "", "", fmt.Errorf("write cancellation %s: %w", w.id, err)
@@ -105,35 +106,69 @@ func eventLine(e cancellation.Event) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// encode returns c's document, which leaves out the probe history, and the
+// probe history apart (nil when c has none).
+func encode(c cancellation.Cancellation) (blob, probes []byte, err error) {
+	if probes, err = encodeProbes(c); err != nil {
+		return nil, nil, err
+	}
+	blob, err = encodeDocument(c)
+	return blob, probes, err
+}
+
+// encodeProbes returns c's probe history, or nil when it has none.
+func encodeProbes(c cancellation.Cancellation) ([]byte, error) {
+	if c.ProbeHistory == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(c.ProbeHistory)
+	if err != nil {
+		return nil, fmt.Errorf("encode probe history of %s: %w", c.ID, err)
+	}
+	return b, nil
+}
+
+// encodeDocument returns c's document, without its probe history.
+func encodeDocument(c cancellation.Cancellation) ([]byte, error) {
+	c.ProbeHistory = nil
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode cancellation %s: %w", c.ID, err)
+	}
+	return b, nil
+}
+
 // prepareNew completes a new cancellation (status, times, version) and
-// checks it; it returns its document and the history line of its addition.
-func (s *Store) prepareNew(c *cancellation.Cancellation, actor string, now time.Time) ([]byte, []byte, error) {
+// checks it; it returns it ready to write.
+func (s *Store) prepareNew(c *cancellation.Cancellation, actor string, now time.Time) (document, error) {
 	if c.Status == "" {
 		c.Status = cancellation.Pending
 	}
 	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
 	if err := c.Validate(); err != nil {
-		return nil, nil, err
+		return document{}, err
 	}
 	if err := c.CheckLimits(s.maxDomains); err != nil {
-		return nil, nil, err
+		return document{}, err
 	}
-	blob, err := json.Marshal(c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode cancellation %s: %w", c.ID, err)
+	var d document
+	var err error
+	if d.blob, d.probes, err = encode(*c); err != nil {
+		return document{}, err
 	}
-	ev, err := eventLine(cancellation.Event{
+	d.event, err = eventLine(cancellation.Event{
 		At: now, Actor: actor, Action: cancellation.ActionAdd, To: c.Status,
 		Detail: fmt.Sprintf("%s cancellation of %s, submitted %s", c.Kind, c.Licence, c.Submitted),
 	})
-	return blob, ev, err
+	return d, err
 }
 
-// document is a new cancellation ready to write, with the key it holds in
-// the active-licence index ("" when not active).
+// document is a new cancellation ready to write, with its probe history
+// (nil for none) and the key it holds in the active-licence index ("" when
+// not active).
 type document struct {
-	blob, event []byte
-	licence     string
+	blob, event, probes []byte
+	licence             string
 }
 
 // prepareAll runs prepareNew over cs on every core: validating and encoding
@@ -142,7 +177,7 @@ func (s *Store) prepareAll(cs []cancellation.Cancellation, actor string, now tim
 	docs := make([]document, len(cs))
 	errs := make([]error, len(cs))
 	parallel(len(cs), func(i int) {
-		docs[i].blob, docs[i].event, errs[i] = s.prepareNew(&cs[i], actor, now)
+		docs[i], errs[i] = s.prepareNew(&cs[i], actor, now)
 		docs[i].licence = activeLicence(cs[i]) // parses the licence: spread over the cores too
 	})
 	for i, err := range errs {
@@ -163,14 +198,14 @@ func (s *Store) Add(ctx context.Context, c cancellation.Cancellation, actor stri
 		if auto {
 			c.ID = cancellation.NewID()
 		}
-		blob, ev, err := s.prepareNew(&c, actor, s.now())
+		d, err := s.prepareNew(&c, actor, s.now())
 		if err != nil {
 			return cancellation.Cancellation{}, err
 		}
 		index := s.keys.index(c.Status, c.Kind)
 		verdict, owner, err := s.apply(ctx, write{
-			id: c.ID, blob: blob,
-			leave: index, enter: index, holds: activeLicence(c), event: ev,
+			id: c.ID, blob: d.blob,
+			leave: index, enter: index, holds: activeLicence(c), event: d.event, probes: d.probes,
 		})
 		if err != nil {
 			return cancellation.Cancellation{}, err
@@ -224,16 +259,16 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 	}
 	indexes := s.keys.indexes()
 	for attempt := 1; ; attempt++ {
-		keys := make([]string, 0, 1+len(indexes)+2*len(cs))
+		keys := make([]string, 0, 1+len(indexes)+3*len(cs))
 		keys = append(keys, s.keys.licences())
 		keys = append(keys, indexes...)
-		args := make([]any, 0, 2+6*len(cs))
+		args := make([]any, 0, 2+7*len(cs))
 		args = append(args, len(indexes), len(cs))
 		for i := range cs {
 			c := &cs[i]
-			keys = append(keys, s.keys.blob(c.ID), s.keys.history(c.ID))
+			keys = append(keys, s.keys.blob(c.ID), s.keys.history(c.ID), s.keys.probes(c.ID))
 			held := docs[i].licence
-			args = append(args, c.ID, docs[i].blob, docs[i].event, held, indexPosition(c.Status, c.Kind)+1, otherSpellings(held))
+			args = append(args, c.ID, docs[i].blob, docs[i].event, held, indexPosition(c.Status, c.Kind)+1, otherSpellings(held), docs[i].probes)
 		}
 		res, err := s.run(ctx, s.addAll, keys, args...).Slice()
 		if err != nil {
@@ -255,9 +290,12 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 		case "duplicate-id":
 			if auto[i] && attempt < idAttempts {
 				cs[i].ID = cancellation.NewID()
-				if docs[i].blob, docs[i].event, err = s.prepareNew(&cs[i], actor, now); err != nil {
+				d, err := s.prepareNew(&cs[i], actor, now)
+				if err != nil {
 					return &ItemError{Index: i, Err: err}
 				}
+				d.licence = docs[i].licence
+				docs[i] = d
 				continue
 			}
 			return &ItemError{Index: i, Err: &DuplicateError{Field: "id", Value: cs[i].ID}}
@@ -280,12 +318,28 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 // (the zero Event adds none, and a call that changes nothing writes
 // nothing); a status change is recorded even when fn returns no event, and
 // must be one the lifecycle allows.
+//
+// fn does not see the probe history (UpdateWithProbeHistory does), and a
+// change it makes to it is not written; except for a history still in a
+// document written before it had a key of its own, which this write moves
+// there.
 func (s *Store) Update(ctx context.Context, id, actor string, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error) {
+	return s.update(ctx, id, actor, false, fn)
+}
+
+// UpdateWithProbeHistory is Update with c.ProbeHistory read for fn and
+// written with the document, in the same script: the reach job's write.
+func (s *Store) UpdateWithProbeHistory(ctx context.Context, id, actor string, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error) {
+	return s.update(ctx, id, actor, true, fn)
+}
+
+func (s *Store) update(ctx context.Context, id, actor string, withProbes bool, fn func(c *cancellation.Cancellation) (cancellation.Event, error)) (cancellation.Cancellation, error) {
 	for attempt := 1; ; attempt++ {
-		cur, raw, err := s.get(ctx, id)
+		r, err := s.get(ctx, id, withProbes)
 		if err != nil {
 			return cancellation.Cancellation{}, err
 		}
+		cur, raw := r.c, r.raw
 		next := cur.Clone()
 		ev, err := fn(&next)
 		if err != nil {
@@ -314,10 +368,23 @@ func (s *Store) Update(ctx context.Context, id, actor string, fn func(c *cancell
 				return cancellation.Cancellation{}, err
 			}
 		}
-		if ev == (cancellation.Event{}) {
-			same, err := json.Marshal(next)
+		probes, err := encodeProbes(next)
+		if err != nil {
+			return cancellation.Cancellation{}, err
+		}
+		// The key is written when the history moves out of the document, or
+		// when fn saw the key and changed it; nil leaves it.
+		switch {
+		case r.legacy && probes == nil, withProbes && !r.legacy && probes == nil && r.probes != nil:
+			probes = []byte("[]") // emptied
+		case r.legacy:
+		case !withProbes, string(probes) == string(r.probes):
+			probes = nil
+		}
+		if ev == (cancellation.Event{}) && probes == nil {
+			same, err := encodeDocument(next)
 			if err != nil {
-				return cancellation.Cancellation{}, fmt.Errorf("encode cancellation %s: %w", id, err)
+				return cancellation.Cancellation{}, err
 			}
 			if string(same) == string(raw) {
 				return cur, nil
@@ -326,9 +393,9 @@ func (s *Store) Update(ctx context.Context, id, actor string, fn func(c *cancell
 
 		now := s.now()
 		next.UpdatedAt, next.Version = now, cur.Version+1
-		blob, err := json.Marshal(next)
+		blob, err := encodeDocument(next)
 		if err != nil {
-			return cancellation.Cancellation{}, fmt.Errorf("encode cancellation %s: %w", id, err)
+			return cancellation.Cancellation{}, err
 		}
 		var line []byte
 		if ev != (cancellation.Event{}) {
@@ -345,7 +412,7 @@ func (s *Store) Update(ctx context.Context, id, actor string, fn func(c *cancell
 		verdict, owner, err := s.apply(ctx, write{
 			id: id, expected: cur.Version, blob: blob,
 			leave: s.keys.index(cur.Status, cur.Kind), enter: s.keys.index(next.Status, next.Kind),
-			held: activeLicence(cur), holds: activeLicence(next), event: line,
+			held: activeLicence(cur), holds: activeLicence(next), event: line, probes: probes,
 		})
 		if err != nil {
 			return cancellation.Cancellation{}, err
@@ -375,14 +442,16 @@ func (s *Store) Transition(ctx context.Context, id string, to cancellation.Statu
 	})
 }
 
-// Remove stops tracking a cancellation: it leaves every index, and its
-// history, which records the removal, stays.
+// Remove stops tracking a cancellation: it leaves every index, its probe
+// history goes with its document, and its history, which records the
+// removal, stays.
 func (s *Store) Remove(ctx context.Context, id, actor string) error {
 	for attempt := 1; ; attempt++ {
-		cur, _, err := s.get(ctx, id)
+		r, err := s.get(ctx, id, false)
 		if err != nil {
 			return err
 		}
+		cur := r.c
 		line, err := eventLine(cancellation.Event{
 			At: s.now(), Actor: actor, Action: cancellation.ActionRemove, From: cur.Status,
 			Detail: fmt.Sprintf("%s cancellation of %s no longer tracked", cur.Kind, cur.Licence),
