@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,14 +11,6 @@ import (
 // `track add` and `track import`.
 func TestTrackLimits(t *testing.T) {
 	url := redisURL(t)
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	domainFlags := func(n int) []string {
 		var out []string
 		for i := range n {
@@ -41,11 +31,11 @@ func TestTrackLimits(t *testing.T) {
 	ok(t, append(append(add, "--licence", "京ICP备20250001号-1", "--id", "hundred", "--note", long[:4096]), append(domainFlags(100), "--domain", "D0.example.cn")...)...)
 
 	// track.max_domains
-	small := write("small.yml", "track:\n  max_domains: 3\n")
+	small := writeFile(t, "small.yml", "track:\n  max_domains: 3\n")
 	if got := fails(t, append(append(add, "--config", small, "--licence", "京ICP备20250002号-1"), domainFlags(4)...)...); got != "4 domains is more than the 3 one cancellation may list (track.max_domains)" {
 		t.Errorf("track.max_domains 3: %s", got)
 	}
-	wide := write("wide.yml", "track:\n  max_domains: 150\n")
+	wide := writeFile(t, "wide.yml", "track:\n  max_domains: 150\n")
 	ok(t, append(append(add, "--config", wide, "--licence", "京ICP备20250002号-1", "--id", "wide"), domainFlags(150)...)...)
 	// track show keeps the whole list, which the metrics label cuts short
 	var shown map[string]any
@@ -55,7 +45,7 @@ func TestTrackLimits(t *testing.T) {
 	if d := shown["domains"].([]any); len(d) != 150 {
 		t.Errorf("track show lists %d domains", len(d))
 	}
-	r := icpmon(t, "check-config", "--config", write("zero.yml", "track:\n  max_domains: 0\n"))
+	r := icpmon(t, "check-config", "--config", writeFile(t, "zero.yml", "track:\n  max_domains: 0\n"))
 	if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "track.max_domains: want 1 to 1000, got 0") {
 		t.Errorf("check-config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -71,7 +61,8 @@ func TestTrackLimits(t *testing.T) {
 		{"note.yml", "- kind: website\n  licence: 京ICP备20250003号-1\n  submitted: 2025-01-02\n- kind: website\n  licence: 京ICP备20250004号-1\n  submitted: 2025-01-02\n  note: " + long + "\n",
 			"line 4: the note is 4097 bytes, more than the 4096 (4 KiB) a cancellation keeps: link to longer text instead"},
 	} {
-		if got := fails(t, "track", "import", write(tc.name, tc.body), "--redis-url", url); got != filepath.Join(dir, tc.name)+": "+tc.want {
+		file := writeFile(t, tc.name, tc.body)
+		if got := fails(t, "track", "import", file, "--redis-url", url); got != file+": "+tc.want {
 			t.Errorf("import %s: %s", tc.name, got)
 		}
 	}
@@ -85,14 +76,6 @@ func TestTrackLimits(t *testing.T) {
 // accepted.
 func TestTrackProvinceAliases(t *testing.T) {
 	url := redisURL(t)
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	add := []string{"track", "add", "--redis-url", url, "--kind", "website", "--submitted", "2025-09-26"}
 	ok(t, append(add, "--licence", "云ICP备12345681号-1", "--id", "first")...)
 	for _, other := range []string{"滇ICP备12345681号-1", "云ICP备12345681号-1"} {
@@ -104,11 +87,11 @@ func TestTrackProvinceAliases(t *testing.T) {
 		t.Errorf("zero number: %s", got)
 	}
 
-	inFile := write("pair.csv", "kind,licence,submitted\nwebsite,黔ICP备12345682号-1,2025-01-02\nwebsite,贵ICP备12345682号-1,2025-01-02\n")
+	inFile := writeFile(t, "pair.csv", "kind,licence,submitted\nwebsite,黔ICP备12345682号-1,2025-01-02\nwebsite,贵ICP备12345682号-1,2025-01-02\n")
 	if got := fails(t, "track", "import", inFile, "--redis-url", url); got != inFile+": line 3: licence 贵ICP备12345682号-1 is already on line 2" {
 		t.Errorf("import of a pair: %s", got)
 	}
-	stored := write("stored.csv", "kind,licence,submitted\nwebsite,蜀ICP备12345683号-1,2025-01-02\nwebsite,滇ICP备12345681号-1,2025-01-02\n")
+	stored := writeFile(t, "stored.csv", "kind,licence,submitted\nwebsite,蜀ICP备12345683号-1,2025-01-02\nwebsite,滇ICP备12345681号-1,2025-01-02\n")
 	if got := fails(t, "track", "import", stored, "--redis-url", url); got != stored+": line 3: licence 滇ICP备12345681号-1 is already tracked by active cancellation first; nothing was imported" {
 		t.Errorf("import against the store: %s", got)
 	}
@@ -117,7 +100,7 @@ func TestTrackProvinceAliases(t *testing.T) {
 	}
 
 	// a limit set for 云 applies to 滇 numbers
-	cfg := write("limits.yml", "review:\n  province_limits: {浙: 30, 云: 25}\n")
+	cfg := writeFile(t, "limits.yml", "review:\n  province_limits: {浙: 30, 云: 25}\n")
 	ok(t, append(add, "--licence", "滇ICP备2020009854号-1", "--id", "dian")...)
 	for _, item := range listJSON(t, "--redis-url", url, "--config", cfg) {
 		if item["review_limit"] != 25.0 {

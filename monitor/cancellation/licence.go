@@ -237,22 +237,38 @@ func (k Kind) CheckLicence(l Licence) error {
 	return nil
 }
 
-// provinceAliases folds the licence-plate abbreviation of the four provinces
-// whose current numbers use another prefix (domain.md §3) into that prefix:
-// 云ICP备…, typed from the plate, and 滇ICP备…, as MIIT prints it, are one number.
-var provinceAliases = strings.NewReplacer("云", "滇", "贵", "黔", "川", "蜀", "甘", "陇")
+// provincePair returns the two prefixes of a province that has two (domain.md
+// §3): the licence-plate abbreviation operators type (云 贵 川 甘) and the one
+// current numbers carry (滇 黔 蜀 陇). ok is false for every other prefix.
+func provincePair(p rune) (plate, issued rune, ok bool) {
+	switch p {
+	case '云', '滇':
+		return '云', '滇', true
+	case '贵', '黔':
+		return '贵', '黔', true
+	case '川', '蜀':
+		return '川', '蜀', true
+	case '甘', '陇':
+		return '甘', '陇', true
+	}
+	return 0, 0, false
+}
+
+// foldPrefix replaces the first character of s, a province prefix, by the
+// prefix current numbers carry: 云ICP备…, typed from the plate, and
+// 滇ICP备…, as MIIT prints it, are one number.
+func foldPrefix(s string) string {
+	p, size := utf8.DecodeRuneInString(s)
+	if _, issued, ok := provincePair(p); ok {
+		return string(issued) + s[size:]
+	}
+	return s
+}
 
 // LicenceKey is the form in which two numbers are compared: normalised as
 // NormaliseLicence does, with the province prefix folded to one form. Two
 // numbers are the same filing exactly when their keys are equal.
-func LicenceKey(s string) string {
-	n := NormaliseLicence(s)
-	p, size := utf8.DecodeRuneInString(n)
-	if size == 0 {
-		return n
-	}
-	return provinceAliases.Replace(string(p)) + n[size:]
-}
+func LicenceKey(s string) string { return foldPrefix(NormaliseLicence(s)) }
 
 // SubjectKey is LicenceKey of the subject number of s.
 func SubjectKey(s string) string { return LicenceKey(SubjectOf(s)) }
@@ -263,40 +279,20 @@ func ProvinceKey(p string) string {
 	if !IsProvince(p) {
 		return p
 	}
-	return provinceAliases.Replace(p)
+	return foldPrefix(p)
 }
 
 // Spellings returns s (a normalised number, or a province prefix) first,
-// then s with each other prefix of its province: 滇ICP备12345678号 gives
+// then s with the other prefix of its province: 滇ICP备12345678号 gives
 // it and 云ICP备12345678号; a province with one prefix gives s alone.
 func Spellings(s string) []string {
 	p, size := utf8.DecodeRuneInString(s)
-	if q := otherPrefix(p); q != 0 {
-		return []string{s, string(q) + s[size:]}
+	plate, issued, ok := provincePair(p)
+	switch {
+	case !ok:
+		return []string{s}
+	case p == plate:
+		return []string{s, string(issued) + s[size:]}
 	}
-	return []string{s}
-}
-
-// otherPrefix is the second prefix of a province that has two, or 0; it
-// pairs what provinceAliases folds.
-func otherPrefix(p rune) rune {
-	switch p {
-	case '云':
-		return '滇'
-	case '滇':
-		return '云'
-	case '贵':
-		return '黔'
-	case '黔':
-		return '贵'
-	case '川':
-		return '蜀'
-	case '蜀':
-		return '川'
-	case '甘':
-		return '陇'
-	case '陇':
-		return '甘'
-	}
-	return 0
+	return []string{s, string(plate) + s[size:]}
 }

@@ -253,24 +253,10 @@ func newOutside(t *testing.T) *outside {
 		sim.AddRecord(r)
 	}
 
-	certPEM, keyPEM := selfSignedCert(t, "shop.example.cn", "example.com")
-	caFile := filepath.Join(t.TempDir(), "sites-ca.pem")
-	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
 	block := httptest.NewServer(replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response")))
 	t.Cleanup(block.Close)
 	site := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "<h1>the shop</h1>") })
-	plain := httptest.NewServer(site)
-	t.Cleanup(plain.Close)
-	secure := httptest.NewUnstartedServer(site)
-	secure.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	secure.StartTLS()
-	t.Cleanup(secure.Close)
+	plain, secure, caFile := siteServers(t, site, "shop.example.cn", "example.com")
 	addr := func(s *httptest.Server) string { return s.Listener.Addr().String() }
 	return &outside{
 		miit:   sim,
@@ -285,6 +271,28 @@ func newOutside(t *testing.T) *outside {
 			"example.com:443": addr(secure),
 		},
 	}
+}
+
+// siteServers serves site over http and over https with a self-signed
+// certificate for hosts, whose PEM is in caFile (for reach.ca_file).
+func siteServers(t *testing.T, site http.Handler, hosts ...string) (plain, secure *httptest.Server, caFile string) {
+	t.Helper()
+	certPEM, keyPEM := selfSignedCert(t, hosts...)
+	caFile = filepath.Join(t.TempDir(), "sites-ca.pem")
+	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain = httptest.NewServer(site)
+	t.Cleanup(plain.Close)
+	secure = httptest.NewUnstartedServer(site)
+	secure.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	secure.StartTLS()
+	t.Cleanup(secure.Close)
+	return plain, secure, caFile
 }
 
 // replay serves the HTTP response recorded in file (status line, headers, body).

@@ -198,10 +198,9 @@ func take(ctx context.Context, src source, now time.Time) (*metrics.Snapshot, er
 	return s, nil
 }
 
-// dropProbes leaves the raw probes and their history in the store: the
-// snapshot's readers use Sites, and a long-running daemon's probe history
-// would otherwise be most of the snapshot's memory (issue 8).
-func dropProbes(t *metrics.Tracked) { t.Probes, t.ProbeHistory = nil, nil }
+// dropProbes leaves the raw probes in the store: the snapshot's readers use
+// Sites. (List never reads the probe history at all.)
+func dropProbes(t *metrics.Tracked) { t.Probes = nil }
 
 // sites keeps the latest probe per domain and scheme. A site counts as
 // reachable only on a probe made after the grace following approval: a

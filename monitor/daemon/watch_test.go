@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,21 +67,7 @@ func TestClearedSiteStillServedPages(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "<h1>the shop</h1>")
 	})
-	certPEM, keyPEM := selfSignedCert(t, "shop.example.cn")
-	caFile := filepath.Join(t.TempDir(), "sites-ca.pem")
-	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := httptest.NewServer(site)
-	t.Cleanup(plain.Close)
-	secure := httptest.NewUnstartedServer(site)
-	secure.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	secure.StartTLS()
-	t.Cleanup(secure.Close)
+	plain, secure, caFile := siteServers(t, site, "shop.example.cn")
 	resolve, err := json.Marshal(map[string]string{
 		"shop.example.cn:80": plain.Listener.Addr().String(), "shop.example.cn:443": secure.Listener.Addr().String(),
 	})

@@ -47,7 +47,8 @@ func (d *daemon) newServer() *http.Server {
 	}
 }
 
-func positiveOr(v, def time.Duration) time.Duration {
+// positiveOr is v, or def when v is not set (zero or less).
+func positiveOr[T ~int | ~int64](v, def T) T {
 	if v > 0 {
 		return v
 	}
@@ -84,20 +85,13 @@ func (d *daemon) listen(flags *web.FlagConfig) ([]net.Listener, error) {
 	if len(ls) == 0 {
 		return nil, web.ErrNoListeners
 	}
-	total, limit := connectionCap(positiveOrInt(d.o.MaxConnections, DefaultMaxConnections))
+	total, limit := connectionCap(positiveOr(d.o.MaxConnections, DefaultMaxConnections))
 	each := max(1, total/len(ls))
 	d.log.Info("web connections capped", "max_connections", total, "per_listener", each, "descriptor_limit", limit)
 	for i, l := range ls {
 		ls[i] = netutil.LimitListener(l, each)
 	}
 	return ls, nil
-}
-
-func positiveOrInt(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 func listenOn(addr string) (net.Listener, error) {

@@ -33,7 +33,14 @@ type proc struct {
 // environment is dropped, so only what the test passes counts.
 func launch(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(icpmon(t), args...)
+	return start(t, append([]string{icpmon(t)}, args...))
+}
+
+// start runs argv, whose process is (or execs) icpmon, and kills it at the
+// end of the test if it is still running.
+func start(t *testing.T, argv []string) *proc {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...) // #nosec G204 -- the test's own binary and arguments
 	cmd.Env = withoutRedisURL(os.Environ())
 	p := &proc{t: t, cmd: cmd, stdout: &sink{}, stderr: &sink{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,26 +108,7 @@ func TestWebFloodLeavesDescriptorsForTheJobs(t *testing.T) {
 // prlimit), so that the process is icpmon itself.
 func launchWith(t *testing.T, wrapper []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(wrapper[0], append(append(wrapper[1:], icpmon(t)), args...)...)
-	cmd.Env = withoutRedisURL(os.Environ())
-	p := &proc{t: t, cmd: cmd, stdout: &sink{}, stderr: &sink{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
+	return start(t, slices.Concat(wrapper, []string{icpmon(t)}, args))
 }
 
 // openDescriptors counts the process's open files.
