@@ -113,8 +113,11 @@ func (c *cli) query(ctx context.Context, target, output string, debug bool) erro
 func stepPrinter(w io.Writer, start time.Time) scraper.Tracer {
 	return func(s scraper.Step) {
 		outcome := s.Detail
-		if s.Err != nil {
+		switch {
+		case s.Err != nil && s.Detail != "":
 			outcome = fmt.Sprintf("%s: %v", s.Detail, s.Err)
+		case s.Err != nil:
+			outcome = s.Err.Error()
 		}
 		fmt.Fprintf(w, "%8.3fs  %-6s %-32s %8.1fms  %s\n", time.Since(start).Seconds(), s.Provider, s.Name,
 			float64(s.Took)/float64(time.Millisecond), outcome)
