@@ -1,18 +1,23 @@
 -- Many new cancellations, all or nothing: every check runs before the first
 -- write. Bulk commands go in chunks small enough for Lua's unpack.
--- KEYS: 1 active licences, 2 .. 1+NI the status indexes, then per item its
---       blob, history and probe history
--- ARGV: 1 NI, 2 n, then per item: id, blob, history line, active licence key (""),
---       index number (1 .. NI), the key's other spellings (newline-separated:
---       fields under which an index written before keys were folded holds it),
---       probe history JSON ("" for none)
+-- One change notice names the batch: its IDs, or, past notice_ids, a
+-- resync that has followers reload everything rather than read them all.
+-- KEYS: 1 active licences, 2 .. 1+NI the status indexes, 2+NI change
+--       sequence, 3+NI change stream, then per item its blob, history and
+--       probe history
+-- ARGV: 1 NI, 2 n, 3 how many notices the stream keeps, then per item: id,
+--       blob, history line, active licence key (""), index number (1 .. NI),
+--       the key's other spellings (newline-separated: fields under which an
+--       index written before keys were folded holds it), probe history JSON
+--       ("" for none)
 local ni, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local chunk = 1000
-local kb = 1 + ni
+local notice_ids = 1000
+local kb = 3 + ni
 local width = 7
 local kw = 3 -- keys per item
 local function key(i, f) return KEYS[kb + (i - 1) * kw + f] end
-local function arg(i, f) return ARGV[2 + (i - 1) * width + f] end
+local function arg(i, f) return ARGV[3 + (i - 1) * width + f] end
 
 -- A run repeated by the client after a timeout finds its own first document.
 if redis.call('GET', key(1, 1)) == arg(1, 2) then return {'ok'} end
@@ -101,5 +106,13 @@ for s = 1, n, chunk do
   if #probes > 0 then redis.call('MSET', unpack(probes)) end
   if #lic > 0 then redis.call('HSET', KEYS[1], unpack(lic)) end
   for x, t in pairs(byindex) do redis.call('SADD', KEYS[1 + x], unpack(t)) end
+end
+local seq = redis.call('INCR', KEYS[2 + ni])
+if n <= notice_ids then
+  local ids = {}
+  for i = 1, n do ids[i] = arg(i, 1) end
+  redis.call('XADD', KEYS[3 + ni], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'ids', table.concat(ids, '\n'))
+else
+  redis.call('XADD', KEYS[3 + ni], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'resync', '1')
 end
 return {'ok'}

@@ -83,6 +83,36 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportMetric(float64(rt.n.Load())/float64(i), "roundtrips/op")
 }
 
+// BenchmarkChanges is one write and its notice read by a follower: what
+// keeping a daemon's view current costs per change.
+func BenchmarkChanges(b *testing.B) {
+	s, _, rt := benchStore(b)
+	c, err := s.Add(b.Context(), nth(1), operator)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cur, err := s.ChangeCursor(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, i := rt.n.Load(), 0
+	for b.Loop() {
+		if _, err := s.Update(b.Context(), c.ID, operator, func(c *cancellation.Cancellation) (cancellation.Event, error) {
+			c.Note = fmt.Sprint(i)
+			return cancellation.Event{}, nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		ids, next, err := s.Changes(b.Context(), cur, time.Second, 100)
+		if err != nil || len(ids) != 1 {
+			b.Fatalf("%v %v", ids, err)
+		}
+		cur = next
+		i++
+	}
+	b.ReportMetric(float64(rt.n.Load()-start)/float64(i), "roundtrips/op")
+}
+
 // BenchmarkAddMany100k imports 100,000 cancellations in one all-or-nothing batch.
 func BenchmarkAddMany100k(b *testing.B) {
 	const n = 100_000

@@ -1,13 +1,15 @@
 -- One cancellation's write, all or nothing: a compare-and-set on its version,
 -- then its blob, status index, active-licence index, history and probe
--- history together.
+-- history together, and a change notice naming it.
 -- KEYS: 1 blob, 2 history, 3 active licences (hash licence -> id),
---       4 status index it leaves, 5 status index it enters, 6 probe history
+--       4 status index it leaves, 5 status index it enters, 6 probe history,
+--       7 change sequence, 8 change stream
 -- ARGV: 1 id, 2 expected version (0 creates), 3 new blob ("" removes),
 --       4 active licence it held (""), 5 active licence it holds (""),
 --       6 history line ("" for none),
 --       7, 8 the other spellings of 4 and 5, newline-separated: fields under
---       which an index written before licence keys were folded holds them
+--       which an index written before licence keys were folded holds them,
+--       9 probe history JSON ("" leaves it), 10 how many notices the stream keeps
 local id = ARGV[1]
 local expected = tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
@@ -64,4 +66,7 @@ else
   if ARGV[9] ~= '' then redis.call('SET', KEYS[6], ARGV[9]) end
 end
 if ARGV[6] ~= '' then redis.call('APPEND', KEYS[2], ARGV[6]) end
+-- Only a write that took effect gets here: refusals and repeats returned above.
+local seq = redis.call('INCR', KEYS[7])
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[10], '*', 'seq', seq, 'ids', id)
 return {'ok'}

@@ -14,6 +14,10 @@
 //	{p}:licences             hash: licence key -> ID, for pending and approved ones only
 //	{p}:identity             the store's Identity, JSON, written at first use
 //	{p}:identity:acknowledged when a daemon's reload last adopted the store
+//	{p}:changes:seq          number of the last change notice
+//	{p}:changes              stream of change notices: seq, and the IDs written
+//	                         ("ids", newline-separated) or "resync"; trimmed to
+//	                         about ChangeStreamCap notices
 //
 // The licence key is cancellation.LicenceKey, which folds the province
 // aliases (云 to 滇, 贵 to 黔, 川 to 蜀, 甘 to 陇), so that one filing typed
@@ -22,7 +26,9 @@
 //
 // Writes go through Lua scripts that compare the stored Version with the one
 // the writer read, so a write is never half-applied and a racing writer
-// never loses an update: it reads again and retries.
+// never loses an update: it reads again and retries. The same script
+// leaves a change notice for every write that takes effect, so that a daemon
+// can keep its view and read again only what changed (ChangeCursor, Changes).
 //
 // Documents written before the probe history had a key of its own carry it
 // as "probe_history": Get and UpdateWithProbeHistory read it from there, and
@@ -108,6 +114,7 @@ type Store struct {
 	addAll      *redis.Script
 	acknowledge *redis.Script
 	maxDomains  int
+	changeCap   int
 }
 
 // Option changes a store's settings.
@@ -123,6 +130,17 @@ func MaxDomains(n int) Option {
 	}
 }
 
+// ChangeStreamCap sets roughly how many change notices the stream keeps
+// (Redis trims it by whole nodes of about 100); a follower further behind
+// reloads everything. The default is 10,000.
+func ChangeStreamCap(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.changeCap = n
+		}
+	}
+}
+
 // New returns a store keeping its keys under prefix.
 func New(rdb redis.UniversalClient, prefix string, opts ...Option) *Store {
 	s := &Store{
@@ -133,6 +151,7 @@ func New(rdb redis.UniversalClient, prefix string, opts ...Option) *Store {
 		addAll:      redis.NewScript(addManyScript),
 		acknowledge: redis.NewScript(acknowledgeScript),
 		maxDomains:  cancellation.DefaultMaxDomains,
+		changeCap:   changeStreamCap,
 	}
 	for _, o := range opts {
 		o(s)
@@ -295,7 +314,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation
 	for _, r := range ranges {
 		ids = append(ids, r.Val()...)
 	}
-	all, err := s.load(ctx, ids)
+	all, _, err := s.load(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -350,11 +369,11 @@ func (s *Store) Active(ctx context.Context) ([]cancellation.Cancellation, error)
 // mgetBatch bounds one MGET so that no single reply holds up Redis.
 const mgetBatch = 1000
 
-// load reads the documents of ids in one pipeline of MGETs; IDs removed in
-// the meantime are skipped.
-func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancellation, error) {
+// load reads the documents of ids in one pipeline of MGETs, in the order of
+// ids; gone lists the IDs without one (removed in the meantime).
+func (s *Store) load(ctx context.Context, ids []string) (found []cancellation.Cancellation, gone []string, err error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	pipe := s.rdb.Pipeline()
 	var gets []*redis.SliceCmd
@@ -367,13 +386,15 @@ func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancella
 		gets = append(gets, pipe.MGet(ctx, keys...))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("read cancellations: %w", err)
+		return nil, nil, fmt.Errorf("read cancellations: %w", err)
 	}
 	docs := make([]string, 0, len(ids))
-	for _, g := range gets {
-		for _, v := range g.Val() {
+	for b, g := range gets {
+		for i, v := range g.Val() {
 			if doc, ok := v.(string); ok {
 				docs = append(docs, doc)
+			} else {
+				gone = append(gone, ids[b*mgetBatch+i])
 			}
 		}
 	}
@@ -385,10 +406,10 @@ func (s *Store) load(ctx context.Context, ids []string) ([]cancellation.Cancella
 	})
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("decode cancellation %s: %w", out[i].ID, err)
+			return nil, nil, fmt.Errorf("decode cancellation %s: %w", out[i].ID, err)
 		}
 	}
-	return out, nil
+	return out, gone, nil
 }
 
 // decodeCurrent decodes a document but the probe history one written before

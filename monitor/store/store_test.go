@@ -566,6 +566,10 @@ func TestOnCluster(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr}})
 	t.Cleanup(func() { _ = cc.Close() })
 	s := New(cc, "icpmon")
+	start, err := s.ChangeCursor(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := s.Add(ctx(t), website(1), operator)
 	if err != nil {
 		t.Fatal(err)
@@ -582,6 +586,14 @@ func TestOnCluster(t *testing.T) {
 	active, err := s.Active(ctx(t))
 	if err != nil || len(active) != 2 {
 		t.Errorf("active on cluster: %d %v", len(active), err)
+	}
+	// the change notices: same slot, and followed through the cluster client
+	changed, next, err := s.Changes(ctx(t), start, time.Second, 100)
+	if err != nil || len(changed) != 3 || changed[0] != c.ID || next.Seq != 4 {
+		t.Errorf("changes on cluster: %v %+v %v", changed, next, err)
+	}
+	if end, err := s.ChangeCursor(ctx(t)); err != nil || end != next {
+		t.Errorf("change cursor on cluster: %+v %v, want %+v", end, err, next)
 	}
 }
 

@@ -58,8 +58,10 @@ func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, ar
 // apply runs put.lua and returns its verdict and, for a duplicate licence, its holder.
 func (s *Store) apply(ctx context.Context, w write) (string, string, error) {
 	res, err := s.run(ctx, s.put,
-		[]string{s.keys.blob(w.id), s.keys.history(w.id), s.keys.licences(), w.leave, w.enter, s.keys.probes(w.id)},
+		[]string{s.keys.blob(w.id), s.keys.history(w.id), s.keys.licences(), w.leave, w.enter, s.keys.probes(w.id),
+			s.keys.changeSeq(), s.keys.changes()},
 		w.id, w.expected, w.blob, w.held, w.holds, w.event, otherSpellings(w.held), otherSpellings(w.holds), w.probes,
+		s.changeCap,
 	).StringSlice()
 	if err != nil {
 		return "", "", fmt.Errorf("write cancellation %s: %w", w.id, err)
@@ -235,6 +237,7 @@ func (s *Store) Add(ctx context.Context, c cancellation.Cancellation, actor stri
 // The script holds Redis for the whole batch (about a second per 100,000
 // cancellations on a shared 2-core machine): the price of all-or-nothing.
 // A client that sends it again after a timeout finds it done, not refused.
+// The batch leaves one change notice: its IDs, or past 1,000 a resync.
 func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, actor string) error {
 	if len(cs) == 0 {
 		return nil
@@ -259,11 +262,12 @@ func (s *Store) AddMany(ctx context.Context, cs []cancellation.Cancellation, act
 	}
 	indexes := s.keys.indexes()
 	for attempt := 1; ; attempt++ {
-		keys := make([]string, 0, 1+len(indexes)+3*len(cs))
+		keys := make([]string, 0, 3+len(indexes)+3*len(cs))
 		keys = append(keys, s.keys.licences())
 		keys = append(keys, indexes...)
-		args := make([]any, 0, 2+7*len(cs))
-		args = append(args, len(indexes), len(cs))
+		keys = append(keys, s.keys.changeSeq(), s.keys.changes())
+		args := make([]any, 0, 3+7*len(cs))
+		args = append(args, len(indexes), len(cs), s.changeCap)
 		for i := range cs {
 			c := &cs[i]
 			keys = append(keys, s.keys.blob(c.ID), s.keys.history(c.ID), s.keys.probes(c.ID))
