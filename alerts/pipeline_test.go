@@ -267,7 +267,7 @@ func TestPipeline(t *testing.T) {
 	// the calendar when due. Its own record is still listed, but within the
 	// linger time: approved today.
 	env.waitFor("Prometheus has the probes of the newly approved cancellation", alertTimeout, func() bool {
-		s, err := env.promQuery(promURL, fmt.Sprintf(`icpmon_site_probe_result{id=%q,result="provider_block"} == 1`, overdueID))
+		s, err := env.promQuery(promURL, fmt.Sprintf(`icpmon_site_reachable{id=%q} == 0`, overdueID))
 		return err == nil && len(s) == 2
 	})
 	env.waitFor("the rules have been evaluated since", alertTimeout, evaluatedSince(env, promURL, time.Now()))

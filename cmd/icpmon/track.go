@@ -12,6 +12,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
@@ -194,12 +195,11 @@ func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output st
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	lim := reviewLimits(cfg)
+	now, rules := time.Now(), status.RulesOf(cfg, cal)
 	views := make([]view, len(cs))
 	var provisional []int
 	for i, x := range cs {
-		views[i] = newView(x, cal, lim, now)
+		views[i] = newView(rules.Of(x, now))
 		provisional = append(provisional, views[i].ProvisionalYears...)
 	}
 	if output == "json" {
@@ -233,7 +233,7 @@ func (c *cli) trackShow(ctx context.Context, id, output string) error {
 	if err != nil {
 		return err
 	}
-	d := newDetail(x, history, cal, reviewLimits(cfg), time.Now())
+	d := newDetail(x, status.RulesOf(cfg, cal).Of(x, time.Now()), history)
 	if output == "json" {
 		err = writeJSON(c.stdout, d)
 	} else {

@@ -15,7 +15,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/redistest"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
@@ -152,7 +152,7 @@ func TestTrackListProvisional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := review.Assess(cal, review.Limits{Default: 20, Province: map[string]int{"浙": 30}}, today, "浙", time.Now())
+	p := status.Assess(cal, status.Limits{Default: 20, Province: map[string]int{"浙": 30}}, today, "浙", time.Now())
 	r := icpmon(t, "track", "list", "--redis-url", url)
 	if r.code != 0 {
 		t.Fatal(r.stderr)

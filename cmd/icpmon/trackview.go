@@ -13,8 +13,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // view is one cancellation as `track list -o json` prints it. The field
@@ -41,11 +40,10 @@ type view struct {
 	Note             string         `json:"note"`
 }
 
-func reviewLimits(cfg *config.Config) review.Limits {
-	return review.Limits{Default: cfg.Review.LimitBusinessDays, Province: cfg.Review.ProvinceLimits}
-}
-
-func newView(c cancellation.Cancellation, cal *calendar.Calendar, lim review.Limits, now time.Time) view {
+// newView shows where a cancellation stands, as status computes it for
+// /metrics and the status page too.
+func newView(s *status.Standing) view {
+	c := &s.Cancellation
 	v := view{
 		ID: c.ID, Kind: c.Kind, Licence: c.Licence, Domains: c.Domains, Province: c.Province,
 		Submitted: c.Submitted, Status: c.Status, Record: c.Record.State(), Note: c.Note,
@@ -54,8 +52,7 @@ func newView(c cancellation.Cancellation, cal *calendar.Calendar, lim review.Lim
 	if v.Domains == nil {
 		v.Domains = []string{}
 	}
-	if c.Status == cancellation.Pending {
-		p := review.Assess(cal, lim, c.Submitted, c.Province, now)
+	if p := s.Review; p != nil {
 		deadline := p.Deadline.In(calendar.China)
 		v.ReviewLimit, v.ReviewDeadline, v.BusinessDaysElapsed, v.Overdue = &p.Limit, &deadline, &p.Elapsed, &p.Overdue
 		if p.Provisional != nil {
@@ -93,9 +90,10 @@ type checks struct {
 	ProbeHistory []cancellation.Probe `json:"probe_history"`
 }
 
-func newDetail(c cancellation.Cancellation, history []cancellation.Event, cal *calendar.Calendar, lim review.Limits, now time.Time) detail {
+// newDetail is c with where it stands (s, computed from c) and its history.
+func newDetail(c cancellation.Cancellation, s *status.Standing, history []cancellation.Event) detail {
 	d := detail{
-		view:       newView(c, cal, lim, now),
+		view:       newView(s),
 		LicenceRaw: c.LicenceRaw,
 		ApprovedBy: c.ApprovedBy,
 		CreatedAt:  c.CreatedAt.In(calendar.China),

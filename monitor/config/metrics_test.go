@@ -3,8 +3,8 @@ package config
 import "testing"
 
 func TestPerCancellation(t *testing.T) {
-	if got := Default().Metrics.PerCancellation; got != "all" {
-		t.Errorf("default per_cancellation = %q, want all", got)
+	if got := Default().Metrics.PerCancellation; got != "alerting" {
+		t.Errorf("default per_cancellation = %q, want alerting", got)
 	}
 	for _, mode := range PerCancellationModes() {
 		c, err := Parse([]byte("metrics:\n  per_cancellation: " + mode + "\n"))

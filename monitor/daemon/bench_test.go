@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,13 +13,23 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
-// BenchmarkReview100k is one review run at issue 8's scale: read 100,000
-// active cancellations from a real Redis, measure the pending ones, encode
-// the snapshot. Goal: under 2 s.
-func BenchmarkReview100k(b *testing.B) {
+// BenchmarkView100k measures, side by side at issue 8's scale (100,000
+// active cancellations in a real Redis), what keeping the view costs:
+//
+//   - full-load: read and measure everything and publish it, what a resync
+//     (and every review tick, before issue 14) costs;
+//   - idle-turn: one turn of the follower with nothing changed (a blocking
+//     read of the notices, the identity check) and the review job's tick;
+//   - one-change: a write, the turn that reads it, and its publication.
+//
+// cpu-ms/op is the process's user+system CPU, which counts the Redis
+// client and the garbage collector on every core; goal (issue 14): an idle
+// turn at most 5% of a full load.
+func BenchmarkView100k(b *testing.B) {
 	rs := redistest.Start(b)
 	st := store.New(rs.Client(b), "bench")
 	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)
@@ -41,20 +52,83 @@ func BenchmarkReview100k(b *testing.B) {
 	if err := st.AddMany(ctx, cs, "operator:bench"); err != nil {
 		b.Fatal(err)
 	}
+	d := benchDaemon(b, st)
+	if err := d.follow(ctx); err != nil { // adopt and load
+		b.Fatal(err)
+	}
+	if n := len(d.expo.Snapshot().Tracked); n != len(cs) {
+		b.Fatalf("view holds %d, want %d", n, len(cs))
+	}
+	turn := func(b *testing.B) {
+		if err := d.follow(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("full-load", func(b *testing.B) {
+		cpu(b, func() {
+			if err := d.load(ctx, st); err != nil {
+				b.Fatal(err)
+			}
+			d.publish(true)
+		})
+	})
+	b.Run("idle-turn", func(b *testing.B) {
+		cpu(b, func() {
+			turn(b)
+			if err := d.tick(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("one-change", func(b *testing.B) {
+		i := 0
+		cpu(b, func() {
+			i++
+			if _, err := st.Update(ctx, "c0000001", "operator:bench", func(c *cancellation.Cancellation) (cancellation.Event, error) {
+				c.Note = fmt.Sprint("change ", i)
+				return cancellation.Event{}, nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			turn(b)
+			d.publish(true)
+		})
+		if got := d.expo.Snapshot().Tracked[1].Note; got != fmt.Sprint("change ", i) {
+			b.Fatalf("the view shows note %q after change %d", got, i)
+		}
+	})
+}
+
+// benchDaemon is a daemon with one generation over st, whose follower
+// blocks only briefly on the notices.
+func benchDaemon(b *testing.B, st *store.Store) *daemon {
 	cal, err := calendar.Load(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg := config.Default()
-	d := &daemon{o: Options{Now: func() time.Time { return fixedNow }}, log: slog.New(slog.DiscardHandler), metrics: metrics.NewSet()}
-	job := &reviewJob{d: deps{cfg: &cfg, cal: cal, store: st, snapshot: d.snapshot}}
-	b.ReportAllocs()
+	d := &daemon{o: Options{Now: func() time.Time { return fixedNow }, ResyncInterval: 24 * time.Hour},
+		log: slog.New(slog.DiscardHandler), metrics: metrics.NewSet()}
+	d.gen.Store(&generation{cfg: &cfg, cal: cal, conn: &conn{store: st, refs: 1}})
+	d.live = newLive(status.RulesOf(&cfg, cal))
+	d.live.wait = time.Millisecond
+	d.live.turned()
+	return d
+}
+
+// cpu runs fn b.N times and reports the process's CPU per run.
+func cpu(b *testing.B, fn func()) {
+	before := cpuTime(b)
 	for b.Loop() {
-		if err := job.Run(ctx); err != nil {
-			b.Fatal(err)
-		}
+		fn()
 	}
-	if n := len(d.expo.Snapshot().Tracked); n != len(cs) {
-		b.Fatalf("snapshot holds %d, want %d", n, len(cs))
+	b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
 	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,8 +1,9 @@
 // Package daemon is `icpmon serve`: it runs the jobs on their schedules,
-// keeps the snapshot that /metrics and the status page serve, and reloads
-// its configuration on SIGHUP or POST /-/reload. Redis being down never stops
-// it: the jobs fail and retry at their next tick, and the last snapshot keeps
-// being served.
+// follows the store's changes into the view that /metrics and the status
+// page serve (live.go), and reloads its configuration on SIGHUP or POST
+// /-/reload. Redis being down never stops it: the jobs fail and retry at
+// their next tick, the follower retries, and the last view keeps being
+// served.
 package daemon
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // Options configure Run. The zero value of each field is usable.
@@ -35,7 +37,7 @@ type Options struct {
 	// every endpoint.
 	Web    web.FlagConfig
 	Logger *slog.Logger // nil discards
-	// Now is the clock of the snapshot and the metrics' timestamps.
+	// Now is the clock of the view and the metrics' timestamps.
 	Now func() time.Time
 	// ShutdownTimeout bounds how long running jobs may finish after Run's
 	// context is cancelled, and again how long HTTP requests may drain.
@@ -45,6 +47,9 @@ type Options struct {
 	// ReloadTimeout bounds how long a reload may build its configuration
 	// before it is given up as failed.
 	ReloadTimeout time.Duration
+	// ResyncInterval is how often the whole store is read again although
+	// no change notice was missed: a safety net.
+	ResyncInterval time.Duration
 
 	// MaxConnections caps the web server's open connections; it is lowered
 	// further to half the descriptor limit, the other half kept for the jobs.
@@ -77,15 +82,15 @@ type daemon struct {
 	stuckBuilds atomic.Int32
 	// stopping is closed when the shutdown begins; reloads stop waiting.
 	stopping <-chan struct{}
-	// snapshotMu serialises snapshots, so an older one never replaces a newer.
-	snapshotMu sync.Mutex
-	// held is the store the snapshots come from, guarded by snapshotMu.
+	// live follows the store into the view that is served.
+	live *live
+	// held is the store the view comes from; only the follower touches it.
 	held heldStore
-	// storeLost says, for the status page, why the held store is lost; nil
-	// while it is not (the page must not wait for a snapshot's lock).
+	// storeLost says, for the status page and the review job, why the held
+	// store is lost; nil while it is not.
 	storeLost atomic.Pointer[string]
-	// acknowledge asks the next snapshot to adopt the store as it is now:
-	// a reload is the operator's acknowledgement of a lost store.
+	// acknowledge asks the follower to adopt the store as it is now: a
+	// reload is the operator's acknowledgement of a lost store.
 	acknowledge atomic.Bool
 }
 
@@ -109,6 +114,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.ReloadTimeout <= 0 {
 		o.ReloadTimeout = DefaultReloadTimeout
 	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = DefaultResyncInterval
+	}
 	// life ends when the shutdown begins, whatever begins it.
 	life, endLife := context.WithCancel(ctx)
 	defer endLife()
@@ -120,6 +128,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	d.install(g)
+	d.live = newLive(status.RulesOf(g.cfg, g.cal))
 	defer func() {
 		// Take the last turn for good: no reload swaps a generation in
 		// after this drop. Reloads give up their turns once stopping.
@@ -152,6 +161,7 @@ func Run(ctx context.Context, o Options) error {
 
 	var loops sync.WaitGroup
 	loops.Go(func() { d.pingLoop(life) })
+	loops.Go(func() { d.followLoop(life) })
 	// SIGHUP reloads off the main loop: a reload that blocks must not keep
 	// SIGTERM from being seen.
 	hup := make(chan os.Signal, 1)

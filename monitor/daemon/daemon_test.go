@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -360,11 +361,23 @@ func TestRedisDownAtStart(t *testing.T) {
 func TestShutdownLetsRunningJobFinish(t *testing.T) {
 	rs := redistest.Start(t)
 	seed(t, store.New(rs.Client(t), "test"))
-	d := start(t, Options{ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1s", "")}, "http", nil)
-	eventually(t, "a first review", func() (bool, string) {
-		return strings.Contains(d.logs.String(), `"msg":"job done","job":"review"`), ""
+	// The reach job writes to Redis every second (the review job reads none).
+	cfg := newOutside(t).writeConfig(t, "", rs.URL(), "@every 1h", "")
+	body, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(body), `reach:
+  schedule: "@every 1h"`, `reach:
+  schedule: "@every 1s"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := start(t, Options{ConfigFile: cfg}, "http", nil)
+	const started, ended = `"msg":"job started","job":"reach"`, `"job":"reach","duration":`
+	eventually(t, "a first reach run", func() (bool, string) {
+		return strings.Contains(d.logs.String(), ended), ""
 	})
-	// A frozen Redis holds the next review inside its read.
+	// A frozen Redis holds the next run inside its lease or its writes.
 	if err := rs.Process().Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -374,17 +387,17 @@ func TestShutdownLetsRunningJobFinish(t *testing.T) {
 			_ = rs.Process().Signal(syscall.SIGCONT)
 		}
 	}()
-	runs := strings.Count(d.logs.String(), `"msg":"job started","job":"review"`)
-	eventually(t, "a review starts against the frozen Redis", func() (bool, string) {
-		return strings.Count(d.logs.String(), `"msg":"job started","job":"review"`) > runs, ""
+	runs := strings.Count(d.logs.String(), started)
+	eventually(t, "a reach run starts against the frozen Redis", func() (bool, string) {
+		return strings.Count(d.logs.String(), started) > runs, ""
 	})
 	stopped := make(chan error, 1)
 	go func() { stopped <- d.stop() }()
 	eventually(t, "shutdown begins", func() (bool, string) {
 		return strings.Contains(d.logs.String(), `"msg":"shutting down"`), ""
 	})
-	// Redis answers again: the review that was running completes, with its
-	// context intact, and only then does Run return.
+	// Redis answers again: the run that was going ends, with its context
+	// intact, and only then does Run return.
 	if err := rs.Process().Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +407,10 @@ func TestShutdownLetsRunningJobFinish(t *testing.T) {
 	}
 	logs := d.logs.String()
 	after := logs[strings.Index(logs, `"msg":"shutting down"`):]
-	if !strings.Contains(after, `"msg":"job done","job":"review"`) {
-		t.Errorf("Run returned without the running review completing:\n%s", after)
+	if !strings.Contains(after, ended) {
+		t.Errorf("Run returned without the running reach job ending:\n%s", after)
 	}
 	if strings.Contains(after, "jobs still running after the shutdown timeout") {
-		t.Error("the running review was cancelled instead of being let finish")
+		t.Error("the running job was cancelled instead of being let finish")
 	}
 }

@@ -357,6 +357,7 @@ func selfSignedCert(t *testing.T, hosts ...string) (certPEM, keyPEM []byte) {
 // writeConfig writes a configuration file for redisURL with the review
 // schedule and any extra YAML (inside the review section), and returns its
 // path. The query and reach jobs run once at start and talk only to o.
+// Every per-cancellation family is exposed (the default is the alerting set).
 func (o *outside) writeConfig(t *testing.T, path, redisURL, reviewSchedule, extra string) string {
 	t.Helper()
 	if path == "" {
@@ -383,6 +384,8 @@ reach:
   schedule: "@every 1h"
   ca_file: %q
   resolve: %s
+metrics:
+  per_cancellation: all
 `, redisURL, reviewSchedule, extra, canary, o.miit.URL, o.caFile, resolve)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 )
 
 // Job is one scheduled piece of work. Jobs talk to each other only through
-// the store; after every run the daemon takes a new snapshot of it.
+// the store, whose change notices bring what they write to the view.
 type Job interface {
 	// Name labels the job in metrics and logs: review, query, reach.
 	Name() string
@@ -39,8 +39,8 @@ type deps struct {
 	probes *metrics.Probes       // the reach job's probe errors (a reach.Recorder)
 	log    *slog.Logger
 	now    func() time.Time
-	// snapshot reads the store and publishes what /metrics and / serve.
-	snapshot func(ctx context.Context, src source) error
+	// tick brings the view to the day and reports whether it is current.
+	tick func(ctx context.Context) error
 }
 
 // scheduledJob is a job with the schedule of its configuration section.
@@ -65,8 +65,8 @@ func jobs(d deps) ([]scheduledJob, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every replica takes its own snapshot (review); the jobs that write to
-	// the store run under a lease, once per tick across replicas.
+	// Every replica keeps its own view (review); the jobs that write to the
+	// store run under a lease, once per tick across replicas.
 	return schedule(d,
 		on(d.cfg.Review.Schedule, &reviewJob{d: d}),
 		onLeased(d.cfg.Query.Schedule, sweep.New(sweep.Options{
@@ -124,14 +124,13 @@ func schedule(d deps, specs ...jobSpec) ([]scheduledJob, error) {
 	return out, nil
 }
 
-// reviewJob measures every pending cancellation against its review deadline:
-// it takes the snapshot that the metrics and the status page show.
+// reviewJob keeps the reviews measured: at China midnight every pending
+// review's business days move, and a review falls overdue. It reads
+// nothing from Redis; it fails while the view is not the store's.
 type reviewJob struct{ d deps }
 
 const reviewJobName = "review"
 
 func (j *reviewJob) Name() string { return reviewJobName }
 
-func (j *reviewJob) Run(ctx context.Context) error {
-	return j.d.snapshot(ctx, source{store: j.d.store, cal: j.d.cal, cfg: j.d.cfg})
-}
+func (j *reviewJob) Run(ctx context.Context) error { return j.d.tick(ctx) }

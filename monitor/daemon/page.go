@@ -15,7 +15,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 //go:embed page.html
@@ -80,11 +80,13 @@ func (d *daemon) servePage(w http.ResponseWriter, _ *http.Request) {
 		p.StoreLost = *lost
 	}
 	if s := d.expo.Snapshot(); s != nil {
-		p.Taken = when(s.Taken)
+		if at := d.live.current.Load(); at != 0 {
+			p.Taken = when(time.Unix(0, at))
+		}
 		for _, st := range cancellation.Statuses() {
 			r := countRow{Status: string(st)}
 			for _, k := range p.Kinds {
-				r.N = append(r.N, s.Counts[metrics.Count{Kind: k, Status: st}])
+				r.N = append(r.N, s.Counts[status.Count{Kind: k, Status: st}])
 			}
 			p.Counts = append(p.Counts, r)
 		}
@@ -101,25 +103,22 @@ func (d *daemon) servePage(w http.ResponseWriter, _ *http.Request) {
 
 // mostUrgent orders pending reviews by deadline, then approved cancellations
 // by approval, then the cleared ones, and keeps the first n.
-func mostUrgent(all []metrics.Tracked, n int) []*metrics.Tracked {
-	ptrs := make([]*metrics.Tracked, len(all))
-	for i := range all {
-		ptrs[i] = &all[i]
-	}
+func mostUrgent(all []*status.Standing, n int) []*status.Standing {
+	ptrs := slices.Clone(all)
 	rank := map[cancellation.Status]int{cancellation.Pending: 0, cancellation.Approved: 1, cancellation.Cleared: 2}
-	at := func(t *metrics.Tracked) time.Time {
+	at := func(t *status.Standing) time.Time {
 		if t.Review != nil {
 			return t.Review.Deadline
 		}
 		return t.ApprovedAt
 	}
-	slices.SortStableFunc(ptrs, func(a, b *metrics.Tracked) int {
+	slices.SortStableFunc(ptrs, func(a, b *status.Standing) int {
 		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), at(a).Compare(at(b)))
 	})
 	return ptrs[:min(n, len(ptrs))]
 }
 
-func rowOf(t *metrics.Tracked) row {
+func rowOf(t *status.Standing) row {
 	r := row{
 		ID: t.ID, Licence: t.Licence, Kind: string(t.Kind), Status: string(t.Status),
 		Domains: domainList(t.Domains), Submitted: t.Submitted.String(),

@@ -8,8 +8,8 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 func TestTook(t *testing.T) {
@@ -38,9 +38,9 @@ func TestDomainName(t *testing.T) {
 			t.Errorf("domainName(%q) = %q, want %q", in, got, want)
 		}
 	}
-	r := rowOf(&metrics.Tracked{
+	r := rowOf(&status.Standing{
 		Cancellation: cancellation.Cancellation{ID: "idn", Domains: []string{"xn--fiqs8s.cn", "example.com"}},
-		Sites:        []metrics.Site{{Probe: cancellation.Probe{Domain: "xn--fiqs8s.cn", Scheme: "https", Result: "served"}}},
+		Sites:        []status.Site{{Probe: cancellation.Probe{Domain: "xn--fiqs8s.cn", Scheme: "https", Result: "served"}}},
 	})
 	if want := "xn--fiqs8s.cn (中国.cn), example.com"; r.Domains != want {
 		t.Errorf("row domains %q, want %q", r.Domains, want)

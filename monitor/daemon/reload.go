@@ -66,12 +66,10 @@ func (d *daemon) reloadWith(build buildFunc) error {
 		d.log.Warn("web.listen_address changed; it takes effect at the next restart", "listen_address", old.cfg.Web.ListenAddress)
 	}
 	d.install(g)
+	// The follower adopts the store as it is and recomputes the view under
+	// the new limits, grace and retention within a turn (followWait).
 	d.acknowledge.Store(true)
 	d.sched.apply(g.jobs)
-	// The review is a function of the configuration (limits, retention,
-	// grace) and adopts the store: show both at the next scrape, not the
-	// next tick.
-	d.sched.runNow(reviewJobName)
 	if g.conn != old.conn {
 		d.log.Info("Redis connection replaced", "redis", g.conn.describe)
 	}

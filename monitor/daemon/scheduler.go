@@ -97,16 +97,6 @@ func (s *scheduler) apply(jobs []scheduledJob) {
 	}
 }
 
-// runNow starts a run of the named job outside its schedule, unless one is
-// going or the scheduler is stopping.
-func (s *scheduler) runNow(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sl, ok := s.slots[name]; ok && !s.stopped {
-		s.runs.Go(sl.wrapped.Run)
-	}
-}
-
 // run is one run of a slot's job, inside the cron wrappers.
 func (s *scheduler) run(sl *slot) {
 	// Hold the job's Redis connection for the run. A reload may have closed
@@ -138,7 +128,6 @@ func (s *scheduler) run(sl *slot) {
 		} else {
 			s.d.log.Debug("job done", "job", sl.name, "duration", took)
 		}
-		s.d.afterJob(s.ctx, j.job, err)
 	}()
 	err = j.job.Run(s.ctx)
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
@@ -59,7 +59,7 @@ func TestTake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]metrics.Tracked{}
+	byID := map[string]*status.Standing{}
 	var order []string
 	for _, tr := range s.Tracked {
 		byID[tr.ID] = tr
@@ -87,7 +87,7 @@ func TestTake(t *testing.T) {
 	if !byID["access"].LingerDeadline.IsZero() {
 		t.Error("an access cancellation has a linger deadline; its record is meant to stay")
 	}
-	for pair, n := range map[metrics.Count]int{
+	for pair, n := range map[status.Count]int{
 		{Kind: cancellation.KindWebsite, Status: cancellation.Approved}:  1,
 		{Kind: cancellation.KindAccess, Status: cancellation.Approved}:   1,
 		{Kind: cancellation.KindSubject, Status: cancellation.Cleared}:   1,
@@ -107,7 +107,30 @@ func TestTake(t *testing.T) {
 	if len(s.Tracked) != 2 {
 		t.Errorf("%d tracked past the retention, want the 2 active ones", len(s.Tracked))
 	}
-	if s.Counts[metrics.Count{Kind: cancellation.KindSubject, Status: cancellation.Cleared}] != 1 {
+	if s.Counts[status.Count{Kind: cancellation.KindSubject, Status: cancellation.Cleared}] != 1 {
 		t.Error("a cleared cancellation past the retention is no longer counted")
 	}
+}
+
+// source is what a view is loaded from: one configuration's store and calendar.
+type source struct {
+	store *store.Store
+	cal   *calendar.Calendar
+	cfg   *config.Config
+}
+
+// take loads a view of src at now as the follower does, and snapshots it.
+func take(ctx context.Context, src source, now time.Time) (*status.Snapshot, error) {
+	cs, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved, cancellation.Cleared}})
+	if err != nil {
+		return nil, err
+	}
+	counts, err := src.store.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := status.NewView(status.RulesOf(src.cfg, src.cal))
+	v.Load(cs, status.CountsOf(counts), now)
+	s, _ := v.Snapshot(now)
+	return s, nil
 }

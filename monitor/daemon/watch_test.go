@@ -99,6 +99,7 @@ reach:
   resolve: %s
 metrics:
   cleared_retention: 0s
+  per_cancellation: all
 `, rs.URL(), canary, sim.URL, caFile, resolve), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestTakeShowsWatchedClearedSites(t *testing.T) {
 
 	// What the alert reads of them.
 	var expo metrics.Exposition
-	expo.Publish(s)
+	expo.Publish(s, metrics.AllSeries)
 	rec := httptest.NewRecorder()
 	metrics.Handler(prometheus.NewRegistry(), &expo, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, line := range []string{

@@ -9,14 +9,14 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // large is a snapshot of n active cancellations in the mix issue 8 measures:
 // 70% pending, 30% approved with one domain probed over http and https, and
 // half of them with a definite record.
-func large(n int) *Snapshot {
-	s := &Snapshot{Taken: t0, Counts: map[Count]int{}, Tracked: make([]Tracked, n)}
+func large(n int) *status.Snapshot {
+	s := &status.Snapshot{Taken: t0, Counts: map[status.Count]int{}, Tracked: make([]*status.Standing, n)}
 	present := true
 	for i := range s.Tracked {
 		c := cancellation.Cancellation{
@@ -28,16 +28,16 @@ func large(n int) *Snapshot {
 		if i%2 == 0 {
 			c.Record = cancellation.Record{Present: &present, CheckedAt: t0}
 		}
-		t := Tracked{Cancellation: c}
+		t := &status.Standing{Cancellation: c}
 		if i%10 < 7 {
-			t.Review = &review.Progress{Limit: 20, Deadline: t0, Elapsed: 12}
+			t.Review = &status.Progress{Limit: 20, Deadline: t0, Elapsed: 12}
 		} else {
 			t.Status, t.ApprovedAt, t.LingerDeadline = cancellation.Approved, t0, t0
 			for _, scheme := range []string{"http", "https"} {
-				t.Sites = append(t.Sites, Site{Probe: cancellation.Probe{Domain: c.Domains[0], Scheme: scheme, Result: "provider_block", At: t0}})
+				t.Sites = append(t.Sites, status.Site{Probe: cancellation.Probe{Domain: c.Domains[0], Scheme: scheme, Result: "provider_block", At: t0}})
 			}
 		}
-		s.Counts[Count{t.Kind, t.Status}]++
+		s.Counts[status.Count{Kind: t.Kind, Status: t.Status}]++
 		s.Tracked[i] = t
 	}
 	return s
@@ -48,7 +48,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 	var e Exposition
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Publish(s)
+		e.Publish(s, AllSeries)
 	}
 	b.ReportMetric(float64(e.current.Load().size)/1e6, "MB-text")
 	b.ReportMetric(float64(len(e.current.Load().deflate))/1e6, "MB-gzip")
@@ -57,7 +57,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 func BenchmarkScrape100k(b *testing.B) {
 	set := NewSet()
 	var e Exposition
-	e.Publish(large(100_000))
+	e.Publish(large(100_000), AllSeries)
 	h := Handler(set.Registry, &e, slog.New(slog.DiscardHandler))
 	for _, enc := range []string{"identity", "gzip"} {
 		b.Run(enc, func(b *testing.B) {

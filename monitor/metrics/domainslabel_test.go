@@ -16,7 +16,7 @@ func TestDomainsLabelBounded(t *testing.T) {
 		domains[i] = fmt.Sprintf("site%05d.example.com", i)
 	}
 	s.Tracked[0].Domains = domains
-	text := string(s.appendText(nil))
+	text := string(appendText(nil, s, AllSeries))
 	var info string
 	for line := range strings.Lines(text) {
 		if strings.HasPrefix(line, "icpmon_cancellation_info{") && strings.Contains(line, `id="a1"`) {

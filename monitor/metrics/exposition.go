@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // Exposition holds the last published snapshot, encoded once: at 100,000
@@ -30,7 +32,7 @@ type Exposition struct {
 // deflate stream ends with a sync flush, not a final block, so that a scrape
 // can continue the same gzip member with the registry's few families.
 type encoded struct {
-	snap    *Snapshot
+	snap    *status.Snapshot
 	deflate []byte
 	size    int    // bytes of text
 	crc     uint32 // CRC-32 of the text, which the gzip trailer extends
@@ -53,11 +55,13 @@ func (t *textSink) Write(p []byte) (int, error) {
 	return t.w.Write(p)
 }
 
-// Publish encodes s and makes it what scrapes and the status page see. s
-// must not change afterwards. The text goes to the compressor a chunk at a
-// time and is never held whole; writing the text and compressing it are
-// each about half of the work, so they run at once, on two cores.
-func (e *Exposition) Publish(s *Snapshot) {
+// Publish encodes s with the per-cancellation series p names ("" is the
+// default, AlertingSeries) and makes it what scrapes and the status page
+// see. s must not change afterwards. The text goes to the compressor a
+// chunk at a time and is never held whole; writing the text and
+// compressing it are each about half of the work, so they run at once, on
+// two cores.
+func (e *Exposition) Publish(s *status.Snapshot, p PerCancellation) {
 	var z bytes.Buffer
 	if old := e.current.Load(); old != nil {
 		// Size the buffer once: growing it by appends copies it many times.
@@ -77,7 +81,7 @@ func (e *Exposition) Publish(s *Snapshot) {
 			}
 		}
 	}()
-	s.writeText(q)
+	writeText(q, s, p)
 	close(q.full)
 	<-compressed
 	_ = fw.Flush()
@@ -100,7 +104,7 @@ func (q *chunkQueue) Write(p []byte) (int, error) {
 }
 
 // Snapshot returns the last published snapshot, or nil before the first.
-func (e *Exposition) Snapshot() *Snapshot {
+func (e *Exposition) Snapshot() *status.Snapshot {
 	if c := e.current.Load(); c != nil {
 		return c.snap
 	}

@@ -12,7 +12,7 @@ import (
 // byte the text appendText writes, followed by the registry.
 func TestLargeExposition(t *testing.T) {
 	s := large(5_000)
-	want := string(s.appendText(nil))
+	want := string(appendText(nil, s, AllSeries))
 	if len(want) < 10*textChunk {
 		t.Fatalf("the snapshot is %d bytes: too small to span many chunks", len(want))
 	}
@@ -20,8 +20,8 @@ func TestLargeExposition(t *testing.T) {
 	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "icpmon_redis_up", Help: "Redis."})
 	reg.MustRegister(up)
 	var e Exposition
-	e.Publish(sample()) // a previous, smaller snapshot sizes the next one's buffer
-	e.Publish(s)
+	e.Publish(sample(), AllSeries) // a previous, smaller snapshot sizes the next one's buffer
+	e.Publish(s, AllSeries)
 	h := Handler(reg, &e, slog.New(slog.DiscardHandler))
 	for _, enc := range []string{"", "gzip"} {
 		got := get(t, h, enc)

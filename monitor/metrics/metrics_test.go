@@ -23,7 +23,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 var (
@@ -34,23 +34,23 @@ var (
 )
 
 // sample has one cancellation of each shape the exposition distinguishes.
-func sample() *Snapshot {
-	return &Snapshot{
+func sample() *status.Snapshot {
+	return &status.Snapshot{
 		Taken: t0,
-		Counts: map[Count]int{
-			{cancellation.KindWebsite, cancellation.Pending}:  1,
-			{cancellation.KindSubject, cancellation.Approved}: 1,
-			{cancellation.KindWebsite, cancellation.Cleared}:  2,
-			{cancellation.KindAccess, cancellation.Rejected}:  2,
+		Counts: map[status.Count]int{
+			{Kind: cancellation.KindWebsite, Status: cancellation.Pending}:  1,
+			{Kind: cancellation.KindSubject, Status: cancellation.Approved}: 1,
+			{Kind: cancellation.KindWebsite, Status: cancellation.Cleared}:  2,
+			{Kind: cancellation.KindAccess, Status: cancellation.Rejected}:  2,
 		},
-		Tracked: []Tracked{
+		Tracked: []*status.Standing{
 			{
 				Cancellation: cancellation.Cancellation{
 					ID: "a1", Kind: cancellation.KindWebsite, Licence: "京ICP备12345678号-1", Province: "京",
 					Domains: []string{"example.com", "www.example.com"}, Status: cancellation.Pending,
 					Submitted: calendar.NewDate(2026, 1, 5),
 				},
-				Review: &review.Progress{Limit: 20, Deadline: time.Date(2026, 2, 3, 0, 0, 0, 0, calendar.China), Elapsed: 25, Overdue: true},
+				Review: &status.Progress{Limit: 20, Deadline: time.Date(2026, 2, 3, 0, 0, 0, 0, calendar.China), Elapsed: 25, Overdue: true},
 			},
 			{
 				Cancellation: cancellation.Cancellation{
@@ -60,7 +60,7 @@ func sample() *Snapshot {
 					Record:     cancellation.Record{Present: &yes, CheckedAt: time.Unix(1772000000, 500_000_000)},
 				},
 				LingerDeadline: time.Date(2026, 2, 13, 0, 0, 0, 0, calendar.China),
-				Sites: []Site{
+				Sites: []status.Site{
 					{Probe: cancellation.Probe{Domain: "shop.example", Scheme: "http", Result: "provider_block"}},
 					{Probe: cancellation.Probe{Domain: "shop.example", Scheme: "https", Result: "served"}, Reachable: true},
 				},
@@ -79,7 +79,7 @@ func sample() *Snapshot {
 					Domains: []string{"still.example"}, Status: cancellation.Cleared, Submitted: calendar.NewDate(2025, 12, 1),
 					ApprovedAt: approved, ClearedAt: cleared,
 				},
-				Sites: []Site{
+				Sites: []status.Site{
 					{Probe: cancellation.Probe{Domain: "still.example", Scheme: "http", Result: "served"}, Reachable: true},
 				},
 			},
@@ -119,7 +119,7 @@ func labelValues(m *dto.Metric) string {
 }
 
 func TestSnapshotExposition(t *testing.T) {
-	text := sample().appendText(nil)
+	text := appendText(nil, sample(), AllSeries)
 	g := gatherer(t, text)
 	problems, err := testutil.GatherAndLint(g)
 	if err != nil || len(problems) > 0 {
@@ -190,7 +190,7 @@ icpmon_site_reachable{domain="still.example",id="d4",scheme="http"} 1
 `
 	for _, k := range cancellation.Kinds() {
 		for _, st := range cancellation.Statuses() {
-			counts += fmt.Sprintf("icpmon_cancellations{kind=%q,status=%q} %d\n", k, st, sample().Counts[Count{k, st}])
+			counts += fmt.Sprintf("icpmon_cancellations{kind=%q,status=%q} %d\n", k, st, sample().Counts[status.Count{Kind: k, Status: st}])
 		}
 	}
 	if err := testutil.GatherAndCompare(g, strings.NewReader(counts), "icpmon_cancellations"); err != nil {
@@ -225,7 +225,7 @@ icpmon_site_reachable{domain="still.example",id="d4",scheme="http"} 1
 }
 
 func TestLingerDeadlineOnlyWhenSet(t *testing.T) {
-	text := string(sample().appendText(nil))
+	text := string(appendText(nil, sample(), AllSeries))
 	want := fmt.Sprintf(`icpmon_filing_record_linger_deadline_timestamp_seconds{id="b2"} %d`+"\n",
 		time.Date(2026, 2, 13, 0, 0, 0, 0, calendar.China).Unix())
 	if strings.Count(text, "icpmon_filing_record_linger_deadline_timestamp_seconds{") != 1 || !strings.Contains(text, want) {
@@ -234,7 +234,7 @@ func TestLingerDeadlineOnlyWhenSet(t *testing.T) {
 }
 
 func TestEmptySnapshotHasOnlyCounts(t *testing.T) {
-	text := (&Snapshot{Counts: map[Count]int{}}).appendText(nil)
+	text := appendText(nil, &status.Snapshot{Counts: map[status.Count]int{}}, AllSeries)
 	mfs, err := gatherer(t, text).Gather()
 	if err != nil || len(mfs) != 1 || mfs[0].GetName() != "icpmon_cancellations" {
 		t.Errorf("empty snapshot exposes %v (%v), want only icpmon_cancellations", mfs, err)
@@ -334,7 +334,7 @@ func TestHandlerServesSnapshotAndRegistry(t *testing.T) {
 		t.Fatalf("before a snapshot:\n%s", plain)
 	}
 
-	e.Publish(sample())
+	e.Publish(sample(), AllSeries)
 	if e.Snapshot() == nil || e.Snapshot().Taken != t0 {
 		t.Fatal("Snapshot does not return the published one")
 	}
@@ -343,7 +343,7 @@ func TestHandlerServesSnapshotAndRegistry(t *testing.T) {
 	if plain != zipped {
 		t.Fatalf("gzip and plain expositions differ:\nplain %d bytes, gzip %d bytes", len(plain), len(zipped))
 	}
-	if !strings.HasPrefix(plain, string(sample().appendText(nil))) || !strings.Contains(plain, "icpmon_redis_up 1\n") {
+	if !strings.HasPrefix(plain, string(appendText(nil, sample(), AllSeries))) || !strings.Contains(plain, "icpmon_redis_up 1\n") {
 		t.Fatalf("exposition is not the snapshot followed by the registry:\n%s", plain)
 	}
 	g := gatherer(t, []byte(plain))

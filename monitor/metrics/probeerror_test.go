@@ -9,6 +9,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // Issue 15: under descriptor exhaustion a served website was exported as
@@ -17,19 +18,19 @@ import (
 // local failures known there is no reachable series at all.
 func TestProbeErrorLeavesReachableAlone(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, calendar.China)
-	s := &Snapshot{Tracked: []Tracked{{
+	s := &status.Snapshot{Tracked: []*status.Standing{{
 		Cancellation: cancellation.Cancellation{
 			ID: "e5", Kind: cancellation.KindWebsite, Licence: "京ICP备12345678号-5", Province: "京",
 			Domains: []string{"busy.example"}, Status: cancellation.Approved, ApprovedAt: at.Add(-72 * time.Hour),
 		},
-		Sites: []Site{
+		Sites: []status.Site{
 			{Probe: cancellation.Probe{Domain: "busy.example", Scheme: "http", Result: "served", At: at,
 				LocalError: "socket: too many open files", LocalErrorAt: at.Add(10 * time.Minute)}, Reachable: true},
 			{Probe: cancellation.Probe{Domain: "busy.example", Scheme: "https", Result: "probe_error", At: at,
 				Detail: "socket: too many open files"}},
 		},
 	}}}
-	g := gatherer(t, s.appendText(nil))
+	g := gatherer(t, appendText(nil, s, AllSeries))
 	want := `
 # HELP icpmon_site_reachable 1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.
 # TYPE icpmon_site_reachable gauge

@@ -4,28 +4,11 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/prober"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 )
-
-// Snapshot is what the last review of the store found. It is immutable once
-// published: scrapes and the status page read it concurrently without locks.
-type Snapshot struct {
-	Taken time.Time
-	// Counts is how many cancellations the store holds, by kind and status,
-	// over all of them, not only the active ones.
-	Counts map[Count]int
-	// Tracked are the active cancellations, then the cleared ones still within
-	// metrics.cleared_retention or whose websites are still watched
-	// (reach.watch_after_clear); each group sorted by ID.
-	Tracked []Tracked
-	// PerCancellation chooses the per-cancellation families exposed
-	// (metrics.per_cancellation); "" means all.
-	PerCancellation PerCancellation
-}
 
 // PerCancellation names a set of per-cancellation families.
 type PerCancellation string
@@ -33,9 +16,12 @@ type PerCancellation string
 const (
 	// AllSeries exposes every per-cancellation family.
 	AllSeries PerCancellation = "all"
-	// AlertingSeries exposes only the families that alerts/icpmon.rules.yml
-	// reads, in expressions or annotations: it leaves out the one-hot probe
-	// result (9 series per site) and reapply-ready, about half the series.
+	// AlertingSeries, the default, exposes only what alerts/icpmon.rules.yml
+	// reads: the families its expressions read, for every cancellation they
+	// may fire on, and those only its annotations read, for the cancellations
+	// whose alert condition holds (an overdue review's submitted date and
+	// business days). About a quarter of AllSeries: it leaves out the one-hot
+	// probe result (9 series per site) and reapply-ready.
 	AlertingSeries PerCancellation = "alerting"
 	// NoSeries exposes no per-cancellation family, only icpmon_cancellations.
 	NoSeries PerCancellation = "none"
@@ -47,62 +33,42 @@ func (p PerCancellation) exposes(f family) bool {
 	case NoSeries:
 		return false
 	case AlertingSeries:
-		return f.alerting
+		return f.alerting != nil
 	default:
 		return true
 	}
 }
 
-// Count keys Snapshot.Counts.
-type Count struct {
-	Kind   cancellation.Kind
-	Status cancellation.Status
-}
-
-// Tracked is one cancellation with what the review derived from it.
-type Tracked struct {
-	cancellation.Cancellation
-	// Review is where a pending review stands; nil unless pending.
-	Review *review.Progress
-	// LingerDeadline is when a record still returned by the public query
-	// starts to count as lingering: approved subject and website
-	// cancellations only, zero otherwise.
-	LingerDeadline time.Time
-	// Sites are the latest probes of an approved cancellation, or of a
-	// cleared one still watched, one per domain and scheme.
-	Sites []Site
-}
-
-// Site is the latest probe of one domain over one scheme: the latest
-// definite one, with a later local failure noted (Probe.LocalErrorAt), or a
-// probe_error while nothing definite is known (monitor/reach.Record).
-type Site struct {
-	cancellation.Probe
-	// Reachable is true when the website itself answered and the grace after
-	// approval has passed: the state an alert pages on.
-	Reachable bool
-}
-
-// latestResult is the result of the last run: a local failure noted after
-// the definite probe shows as probe_error, which the reachable series ignores.
-func (s *Site) latestResult() string {
-	if s.LocalErrorAt.After(s.At) {
-		return prober.ProbeError
-	}
-	return s.Result
+// shows reports whether p exposes f's series of t.
+func (p PerCancellation) shows(f family, t *status.Standing) bool {
+	return p != AlertingSeries || f.alerting(t)
 }
 
 // family is one per-cancellation metric family; samples writes zero or more
 // samples of t.
 type family struct {
 	name, help string
-	alerting   bool // read by the shipped alert rules
-	samples    func(w *textWriter, t *Tracked)
+	// alerting selects the cancellations whose series the alerting set
+	// has; nil leaves the family out of it.
+	alerting func(t *status.Standing) bool
+	samples  func(w *textWriter, t *status.Standing)
 }
+
+// Selections of the alerting set.
+var (
+	everyOne = func(*status.Standing) bool { return true }
+	overdue  = (*status.Standing).Overdue
+	// paging: an alert on a site or a record holds, whose annotations name
+	// the approval (and the clearing).
+	paging = func(t *status.Standing) bool { return t.Served() || t.Lingering() }
+	// lingerWatched: the record alert's expression reads the record of
+	// every cancellation with a linger deadline.
+	lingerWatched = func(t *status.Standing) bool { return !t.LingerDeadline.IsZero() }
+)
 
 // families lists the per-cancellation families in exposition order.
 var families = []family{
-	{"icpmon_cancellation_info", "Descriptive labels of a tracked cancellation, for joins; always 1.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_info", "Descriptive labels of a tracked cancellation, for joins; always 1.", everyOne, func(w *textWriter, t *status.Standing) {
 		w.start()
 		w.label("domains", domainsLabel(t.Domains))
 		w.label("id", t.ID)
@@ -112,52 +78,52 @@ var families = []family{
 		w.label("status", string(t.Status))
 		w.value(1)
 	}},
-	{"icpmon_cancellation_submitted_timestamp_seconds", "Start (00:00 China time) of the date the application reached the communications administration.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_submitted_timestamp_seconds", "Start (00:00 China time) of the date the application reached the communications administration.", overdue, func(w *textWriter, t *status.Standing) {
 		if t.Status.Active() {
 			w.idSample(t.ID, seconds(t.Submitted.Start()))
 		}
 	}},
-	{"icpmon_cancellation_review_deadline_timestamp_seconds", "End (24:00 China time) of the last business day of the review limit; pending only.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_review_deadline_timestamp_seconds", "End (24:00 China time) of the last business day of the review limit; pending only.", everyOne, func(w *textWriter, t *status.Standing) {
 		if t.Review != nil {
 			w.idSample(t.ID, seconds(t.Review.Deadline))
 		}
 	}},
-	{"icpmon_cancellation_review_workdays", "Business days d with submitted < d <= today (China time); pending only.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_review_workdays", "Business days d with submitted < d <= today (China time); pending only.", overdue, func(w *textWriter, t *status.Standing) {
 		if t.Review != nil {
 			w.idSample(t.ID, float64(t.Review.Elapsed))
 		}
 	}},
-	{"icpmon_cancellation_approved_timestamp_seconds", "When approval was recorded by an operator or inferred from the public query.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_approved_timestamp_seconds", "When approval was recorded by an operator or inferred from the public query.", paging, func(w *textWriter, t *status.Standing) {
 		// Cleared ones keep it: the grace counts from approval, and the
 		// alert on a site still served after clearing names the date.
 		if (t.Status == cancellation.Approved || t.Status == cancellation.Cleared) && !t.ApprovedAt.IsZero() {
 			w.idSample(t.ID, seconds(t.ApprovedAt))
 		}
 	}},
-	{"icpmon_cancellation_cleared_timestamp_seconds", "When the public query confirmed that no record is left; cleared only.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_cleared_timestamp_seconds", "When the public query confirmed that no record is left; cleared only.", paging, func(w *textWriter, t *status.Standing) {
 		if t.Status == cancellation.Cleared && !t.ClearedAt.IsZero() {
 			w.idSample(t.ID, seconds(t.ClearedAt))
 		}
 	}},
-	{"icpmon_filing_record_present", "1 when the last definite public-query lookup found the record, 0 when it proved it absent; no series while unknown.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_filing_record_present", "1 when the last definite public-query lookup found the record, 0 when it proved it absent; no series while unknown.", lingerWatched, func(w *textWriter, t *status.Standing) {
 		if t.Status.Active() && t.Record.Present != nil {
 			w.idSample(t.ID, boolValue(*t.Record.Present))
 		}
 	}},
-	{"icpmon_filing_record_last_checked_timestamp_seconds", "When the last definite public-query lookup was made.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_filing_record_last_checked_timestamp_seconds", "When the last definite public-query lookup was made.", lingerWatched, func(w *textWriter, t *status.Standing) {
 		if t.Status.Active() && !t.Record.CheckedAt.IsZero() {
 			w.idSample(t.ID, seconds(t.Record.CheckedAt))
 		}
 	}},
-	{"icpmon_filing_record_linger_deadline_timestamp_seconds", "After this moment a record still returned for an approved subject or website cancellation is lingering.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_filing_record_linger_deadline_timestamp_seconds", "After this moment a record still returned for an approved subject or website cancellation is lingering.", everyOne, func(w *textWriter, t *status.Standing) {
 		if !t.LingerDeadline.IsZero() {
 			w.idSample(t.ID, seconds(t.LingerDeadline))
 		}
 	}},
-	{"icpmon_cancellation_reapply_ready", "1 once cleared-grade evidence says a new filing may be made, 0 while the cancellation is active.", false, func(w *textWriter, t *Tracked) {
+	{"icpmon_cancellation_reapply_ready", "1 once cleared-grade evidence says a new filing may be made, 0 while the cancellation is active.", nil, func(w *textWriter, t *status.Standing) {
 		w.idSample(t.ID, boolValue(t.Status == cancellation.Cleared))
 	}},
-	{"icpmon_site_reachable", "1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.", true, func(w *textWriter, t *Tracked) {
+	{"icpmon_site_reachable", "1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.", everyOne, func(w *textWriter, t *status.Standing) {
 		for _, s := range t.Sites {
 			if s.Result == prober.ProbeError {
 				continue // only local failures known: they prove nothing
@@ -169,10 +135,10 @@ var families = []family{
 			w.value(boolValue(s.Reachable))
 		}
 	}},
-	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result (probe_error: a local failure, proving nothing); approved, and cleared while reach.watch_after_clear watches them.", false, func(w *textWriter, t *Tracked) {
+	{"icpmon_site_probe_result", "Result of the latest probe, one-hot over every result (probe_error: a local failure, proving nothing); approved, and cleared while reach.watch_after_clear watches them.", nil, func(w *textWriter, t *status.Standing) {
 		for i := range t.Sites {
 			s := &t.Sites[i]
-			latest := s.latestResult()
+			latest := s.LatestResult()
 			for _, r := range prober.Results() {
 				w.start()
 				w.label("domain", s.Domain)
@@ -186,9 +152,9 @@ var families = []family{
 }
 
 // appendText appends the snapshot's families in the Prometheus text format.
-func (s *Snapshot) appendText(b []byte) []byte {
+func appendText(b []byte, s *status.Snapshot, p PerCancellation) []byte {
 	w := &textWriter{b: b}
-	s.encode(w)
+	encode(w, s, p)
 	return w.b
 }
 
@@ -197,31 +163,36 @@ const textChunk = 64 << 10
 
 // writeText writes the snapshot's families in the Prometheus text format to
 // out, a chunk at a time.
-func (s *Snapshot) writeText(out io.Writer) {
+func writeText(out io.Writer, s *status.Snapshot, p PerCancellation) {
 	w := &textWriter{b: make([]byte, 0, textChunk+4<<10), out: out}
-	s.encode(w)
+	encode(w, s, p)
 	w.flush()
 }
 
 // encode writes the text format. Labels are written sorted by name, as
 // client_golang writes them.
-func (s *Snapshot) encode(w *textWriter) {
+func encode(w *textWriter, s *status.Snapshot, p PerCancellation) {
+	if p == "" {
+		p = AlertingSeries
+	}
 	w.family("icpmon_cancellations", "How many cancellations are tracked, by kind and status.")
 	for _, k := range cancellation.Kinds() {
 		for _, st := range cancellation.Statuses() {
 			w.start()
 			w.label("kind", string(k))
 			w.label("status", string(st))
-			w.value(float64(s.Counts[Count{k, st}]))
+			w.value(float64(s.Counts[status.Count{Kind: k, Status: st}]))
 		}
 	}
 	for _, f := range families {
-		if !s.PerCancellation.exposes(f) {
+		if !p.exposes(f) {
 			continue
 		}
 		w.family(f.name, f.help)
-		for i := range s.Tracked {
-			f.samples(w, &s.Tracked[i])
+		for _, t := range s.Tracked {
+			if p.shows(f, t) {
+				f.samples(w, t)
+			}
 		}
 	}
 }

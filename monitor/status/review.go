@@ -1,6 +1,4 @@
-// Package review measures a pending cancellation against the communications
-// administration's review limit, counted in mainland business days.
-package review
+package status
 
 import (
 	"time"

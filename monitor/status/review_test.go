@@ -1,4 +1,4 @@
-package review_test
+package status_test
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/review"
+	"github.com/icpmon/icpmon/monitor/status"
 )
 
 func TestAssess(t *testing.T) {
@@ -14,7 +14,7 @@ func TestAssess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := review.Limits{Default: 20, Province: map[string]int{"浙": 30}}
+	lim := status.Limits{Default: 20, Province: map[string]int{"浙": 30}}
 	at := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, calendar.China) }
 	// Submitted Friday 2025-09-26: the 20th business day after it is
 	// 2025-10-30 (Golden Week off, Sunday 09-28 and Saturday 10-11 worked).
@@ -39,7 +39,7 @@ func TestAssess(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := review.Assess(cal, lim, tc.submitted, tc.province, tc.now)
+			p := status.Assess(cal, lim, tc.submitted, tc.province, tc.now)
 			if p.Limit != tc.limit || !p.Deadline.Equal(tc.deadline) || p.Elapsed != tc.elapsed || p.Overdue != tc.overdue || !slices.Equal(p.Provisional, tc.provisional) {
 				t.Errorf("got limit %d deadline %v elapsed %d overdue %v provisional %v; want %d %v %d %v %v",
 					p.Limit, p.Deadline, p.Elapsed, p.Overdue, p.Provisional, tc.limit, tc.deadline, tc.elapsed, tc.overdue, tc.provisional)
@@ -51,14 +51,14 @@ func TestAssess(t *testing.T) {
 // Issue 15: review.province_limits keys accept either prefix of a province
 // with two; 浙 stays as it is.
 func TestLimitsForProvinceAliases(t *testing.T) {
-	lim := review.Limits{Default: 20, Province: map[string]int{"浙": 30, "云": 25, "黔": 22}}
+	lim := status.Limits{Default: 20, Province: map[string]int{"浙": 30, "云": 25, "黔": 22}}
 	for province, want := range map[string]int{"浙": 30, "云": 25, "滇": 25, "黔": 22, "贵": 22, "京": 20, "川": 20, "蜀": 20} {
 		if got := lim.For(province); got != want {
 			t.Errorf("For(%s) = %d, want %d", province, got, want)
 		}
 	}
 	// the prefix's own limit comes first
-	both := review.Limits{Default: 20, Province: map[string]int{"云": 25, "滇": 27}}
+	both := status.Limits{Default: 20, Province: map[string]int{"云": 25, "滇": 27}}
 	if both.For("云") != 25 || both.For("滇") != 27 {
 		t.Errorf("own limits: %d %d", both.For("云"), both.For("滇"))
 	}

@@ -1,0 +1,172 @@
+// Package status is the one place that says where a cancellation stands:
+// how far its review has gone and when it falls due (in mainland business
+// days), when a record still returned counts as lingering, and which of its
+// websites were still served after approval. /metrics, the status page and
+// `icpmon track list|show` all read it; none computes its own.
+//
+// A Standing is computed from a cancellation's document and the day: it
+// changes only when the document changes or at China midnight, when the
+// business-day counts move. The daemon keeps a View of every shown
+// cancellation and recomputes exactly those.
+package status
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/prober"
+)
+
+// Rules are what a standing is computed with: one configuration's calendar
+// and limits.
+type Rules struct {
+	Calendar *calendar.Calendar
+	Limits   Limits
+	// LingerBusinessDays is how long after approval a record may still be
+	// returned by the public query (query.linger_business_days).
+	LingerBusinessDays int
+	// Grace is how long after approval a website may still be served (reach.grace).
+	Grace time.Duration
+	// ClearedRetention keeps a cleared cancellation shown this long after it
+	// was cleared (metrics.cleared_retention); longer while its sites are watched.
+	ClearedRetention time.Duration
+}
+
+// RulesOf returns the rules of a configuration.
+func RulesOf(cfg *config.Config, cal *calendar.Calendar) Rules {
+	return Rules{
+		Calendar:           cal,
+		Limits:             Limits{Default: cfg.Review.LimitBusinessDays, Province: cfg.Review.ProvinceLimits},
+		LingerBusinessDays: cfg.Query.LingerBusinessDays,
+		Grace:              cfg.Reach.Grace,
+		ClearedRetention:   cfg.Metrics.ClearedRetention,
+	}
+}
+
+// Standing is one cancellation and where it stands. It is immutable once
+// computed: snapshots share it.
+type Standing struct {
+	// Cancellation is the document without its probes: Sites has the latest.
+	cancellation.Cancellation
+	// Day is the China date it was computed for.
+	Day calendar.Date
+	// Review is where a pending review stands; nil unless pending.
+	Review *Progress
+	// LingerDeadline is when a record still returned by the public query
+	// starts to count as lingering: approved subject and website
+	// cancellations only, zero otherwise.
+	LingerDeadline time.Time
+	// Sites are the latest probes of an approved cancellation, or of a
+	// cleared one still watched, one per domain and scheme.
+	Sites []Site
+}
+
+// Site is the latest probe of one domain over one scheme: the latest
+// definite one, with a later local failure noted (Probe.LocalErrorAt), or a
+// probe_error while nothing definite is known (monitor/reach.Record).
+type Site struct {
+	cancellation.Probe
+	// Reachable is true when the website itself answered after the grace
+	// following approval: the state an alert pages on.
+	Reachable bool
+}
+
+// LatestResult is the result of the last run: a local failure noted after
+// the definite probe shows as probe_error, which Reachable ignores.
+func (s *Site) LatestResult() string {
+	if s.LocalErrorAt.After(s.At) {
+		return prober.ProbeError
+	}
+	return s.Result
+}
+
+// Overdue reports a pending review past its deadline.
+func (s *Standing) Overdue() bool { return s.Review != nil && s.Review.Overdue }
+
+// Served reports a website that answered itself after the grace.
+func (s *Standing) Served() bool {
+	return slices.ContainsFunc(s.Sites, func(x Site) bool { return x.Reachable })
+}
+
+// Lingering reports a record the public query still returned, at a lookup
+// made after the linger deadline. It needs no clock: a lookup after the
+// deadline can only have been made once the deadline had passed.
+func (s *Standing) Lingering() bool {
+	r := s.Record
+	return s.Status == cancellation.Approved && !s.LingerDeadline.IsZero() &&
+		r.Present != nil && *r.Present && r.CheckedAt.After(s.LingerDeadline)
+}
+
+// Of computes where c stands at now.
+func (r Rules) Of(c cancellation.Cancellation, now time.Time) *Standing {
+	s := &Standing{Cancellation: c, Day: calendar.DateOf(now)}
+	switch c.Status {
+	case cancellation.Pending:
+		p := Assess(r.Calendar, r.Limits, c.Submitted, c.Province, now)
+		s.Review = &p
+	case cancellation.Approved:
+		if c.Kind != cancellation.KindAccess && !c.ApprovedAt.IsZero() {
+			s.LingerDeadline = r.Calendar.Deadline(calendar.DateOf(c.ApprovedAt), r.LingerBusinessDays)
+		}
+		s.Sites = sites(c, r.Grace)
+	case cancellation.Cleared:
+		s.Sites = sites(c, r.Grace) // none unless still watched
+	}
+	s.Probes, s.ProbeHistory = nil, nil // Sites has what is shown; the store keeps the rest
+	return s
+}
+
+// Shown reports whether c belongs in the view at now: active, or cleared
+// within the retention or while the reach job still watches its websites
+// (it drops the latest probes when the watch ends: monitor/reach.WatchedUntil).
+func (r Rules) Shown(c *cancellation.Cancellation, now time.Time) bool {
+	switch c.Status {
+	case cancellation.Pending, cancellation.Approved:
+		return true
+	case cancellation.Cleared:
+		return len(c.Probes) > 0 || !c.ClearedAt.Before(now.Add(-r.ClearedRetention))
+	}
+	return false
+}
+
+// stillShown is Shown for a computed standing, whose probes live in Sites.
+func (r Rules) stillShown(s *Standing, now time.Time) bool {
+	if s.Status == cancellation.Cleared {
+		return len(s.Sites) > 0 || !s.ClearedAt.Before(now.Add(-r.ClearedRetention))
+	}
+	return s.Status.Active()
+}
+
+// sites keeps the latest probe per domain and scheme. A site counts as
+// reachable only on a probe made after the grace following approval: a
+// website served before then, or known only from an older probe, proves no
+// violation.
+func sites(c cancellation.Cancellation, grace time.Duration) []Site {
+	if len(c.Probes) == 0 {
+		return nil
+	}
+	type key struct{ domain, scheme string }
+	latest := make(map[key]cancellation.Probe, len(c.Probes))
+	for _, p := range c.Probes {
+		k := key{p.Domain, p.Scheme}
+		if q, ok := latest[k]; !ok || p.At.After(q.At) {
+			latest[k] = p
+		}
+	}
+	graceEnd := c.ApprovedAt.Add(grace)
+	out := make([]Site, 0, len(latest))
+	for _, p := range latest {
+		out = append(out, Site{
+			Probe:     p,
+			Reachable: p.Result == prober.Served && !c.ApprovedAt.IsZero() && p.At.After(graceEnd),
+		})
+	}
+	slices.SortFunc(out, func(a, b Site) int {
+		return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Scheme, b.Scheme))
+	})
+	return out
+}
