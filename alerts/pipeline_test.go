@@ -23,8 +23,8 @@ import (
 )
 
 // The rule copy's durations: the least that TestAlertsFollowConventions asks
-// of the shipped rules (three scrapes pending, two kept firing), at this
-// test's one-second scrape interval.
+// of the shipped rules (three scrapes pending; a scrape and an evaluation
+// interval kept firing), at this test's one-second scrapes and evaluations.
 const (
 	pipelineFor           = "3s"
 	pipelineKeepFiringFor = "2s"

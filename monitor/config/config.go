@@ -212,7 +212,7 @@ func Default() Config {
 			YMICP: YMICP{URL: "http://127.0.0.1:16181"},
 		},
 		Reach: Reach{
-			Schedule:        "@every 10m",
+			Schedule:        "@every 5m",
 			Timeout:         10 * time.Second,
 			Grace:           24 * time.Hour,
 			Concurrency:     32,

@@ -37,7 +37,7 @@ func BenchmarkView100k(b *testing.B) {
 	for i := range cs {
 		c := cancellation.Cancellation{
 			ID: fmt.Sprintf("c%07d", i), Kind: cancellation.KindWebsite,
-			Licence: fmt.Sprintf("京ICP备%08d号-1", i), Province: "京",
+			Licence: fmt.Sprintf("京ICP备%08d号-1", i+1), Province: "京",
 			Domains: []string{fmt.Sprintf("site%d.example.com", i)}, Submitted: calendar.NewDate(2026, 1, 5),
 		}
 		if i%10 >= 7 { // 30% approved, probed over http and https
