@@ -101,7 +101,7 @@ func BenchmarkView100k(b *testing.B) {
 
 // benchDaemon is a daemon with one generation over st, whose follower
 // blocks only briefly on the notices.
-func benchDaemon(b *testing.B, st *store.Store) *daemon {
+func benchDaemon(b testing.TB, st *store.Store) *daemon {
 	cal, err := calendar.Load(nil)
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,18 +145,31 @@ func (d *daemon) follow(ctx context.Context) error {
 	return nil
 }
 
-// load reads every cancellation the view may show, from a cursor taken
-// first: a change made during the load is followed afterwards, never lost.
+// loadBatch bounds the documents a full load holds decoded at once.
+const loadBatch = 5000
+
+// load reads every cancellation the view may show, a batch at a time, from
+// a cursor taken first: a change made during the load is followed
+// afterwards, never lost.
 func (d *daemon) load(ctx context.Context, st *store.Store) error {
 	start := time.Now()
 	cur, err := st.ChangeCursor(ctx)
 	if err != nil {
 		return err
 	}
-	// List leaves the probe history, which the view never shows, in the store.
-	cs, err := st.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved, cancellation.Cleared}})
+	shown := []cancellation.Status{cancellation.Pending, cancellation.Approved, cancellation.Cleared}
+	ids, err := st.IDs(ctx, store.Filter{Statuses: shown})
 	if err != nil {
 		return fmt.Errorf("load cancellations: %w", err)
+	}
+	reload := d.live.view.Reload(d.o.Now())
+	for batch := range slices.Chunk(ids, loadBatch) {
+		// Load leaves the probe history, which the view never shows, in the store.
+		cs, _, err := st.Load(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("load cancellations: %w", err)
+		}
+		reload.Add(cs)
 	}
 	counts, err := st.Counts(ctx)
 	if err != nil {
@@ -164,9 +178,9 @@ func (d *daemon) load(ctx context.Context, st *store.Store) error {
 	if lost, err := d.checkIdentity(ctx, st); err != nil || lost {
 		return err
 	}
-	d.live.view.Load(cs, status.CountsOf(counts), d.o.Now())
+	reload.Done(status.CountsOf(counts))
 	d.live.from, d.live.cursor, d.live.loadedAt = st, cur, time.Now()
-	d.log.Debug("store loaded", "cancellations", len(cs), "shown", d.live.view.Len(), "took", time.Since(start))
+	d.log.Debug("store loaded", "cancellations", len(ids), "shown", d.live.view.Len(), "took", time.Since(start))
 	return nil
 }
 

@@ -78,16 +78,76 @@ func (v *View) Len() int {
 // Load replaces the whole view with cs, every cancellation the store has
 // that may be shown, and the store's counts.
 func (v *View) Load(cs []cancellation.Cancellation, counts map[Count]int, now time.Time) {
+	r := v.Reload(now)
+	r.Add(cs)
+	r.Done(counts)
+}
+
+// Reload loads the view whole again, a batch at a time, so that a full
+// load never holds every document at once: the view goes on showing what
+// it did until Done swaps the new one in. A cancellation whose document has
+// the version the view holds keeps its standing: a resync of an unchanged
+// store changes nothing and publishes nothing.
+func (v *View) Reload(now time.Time) *Reload {
+	return &Reload{v: v, now: now, day: calendar.DateOf(now), byID: map[string]*Standing{}, cleared: map[string]struct{}{}}
+}
+
+// Reload is a full load under way.
+type Reload struct {
+	v        *View
+	now      time.Time
+	day      calendar.Date
+	byID     map[string]*Standing
+	cleared  map[string]struct{}
+	kept     int // standings kept as they were
+	familiar int // IDs the view held before
+}
+
+// Add takes the next documents.
+func (r *Reload) Add(cs []cancellation.Cancellation) {
+	r.v.mu.Lock()
+	defer r.v.mu.Unlock()
+	old, rules, day := r.v.byID, r.v.rules, r.v.day
+	for i := range cs {
+		c := &cs[i]
+		if !rules.Shown(c, r.now) {
+			continue
+		}
+		s, had := old[c.ID]
+		if had {
+			r.familiar++
+		}
+		if had && s.Version == c.Version && s.Day == r.day && day == r.day {
+			r.kept++
+		} else {
+			s = rules.Of(*c, r.now)
+		}
+		r.byID[s.ID] = s
+		if s.Status == cancellation.Cleared {
+			r.cleared[s.ID] = struct{}{}
+		}
+	}
+}
+
+// Done makes what was added the view, with the store's counts.
+func (r *Reload) Done(counts map[Count]int) {
+	v := r.v
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.byID = make(map[string]*Standing, len(cs))
-	v.cleared = map[string]struct{}{}
-	v.day = calendar.DateOf(now)
-	for i := range cs {
-		v.put(&cs[i], now)
+	same := v.loaded && r.familiar == len(v.byID) && len(r.byID) == len(v.byID)
+	if !same || r.kept != len(r.byID) {
+		v.byID, v.cleared = r.byID, r.cleared
+		v.changed, v.membershipChanged = true, true
 	}
-	v.counts = counts
-	v.changed, v.membershipChanged, v.loaded = true, true, true
+	v.day = r.day
+	if counts == nil {
+		counts = map[Count]int{}
+	}
+	if !maps.Equal(counts, v.counts) {
+		v.counts = counts
+		v.changed = true
+	}
+	v.loaded = true
 }
 
 // Apply takes the documents that changed, the IDs that have none any more,

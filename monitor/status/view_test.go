@@ -122,3 +122,31 @@ func TestViewSetRules(t *testing.T) {
 		t.Errorf("after new rules: %s, limit %d, watched site served %v", ids(s), s.Tracked[0].Review.Limit, s.Tracked[1].Served())
 	}
 }
+
+// A full load of an unchanged store keeps every standing and changes
+// nothing; a document with a new version is computed again.
+func TestViewReloadKeepsUnchanged(t *testing.T) {
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, calendar.China)
+	a, b := pending("a", calendar.NewDate(2026, 3, 2)), pending("b", calendar.NewDate(2026, 3, 2))
+	a.Version, b.Version = 1, 1
+	v := status.NewView(rules(t))
+	v.Load([]cancellation.Cancellation{a, b}, nil, now)
+	first, _ := v.Snapshot(now)
+
+	r := v.Reload(now.Add(time.Minute))
+	r.Add([]cancellation.Cancellation{b})
+	r.Add([]cancellation.Cancellation{a})
+	r.Done(nil)
+	if s, changed := v.Snapshot(now); changed || s != first {
+		t.Error("a reload of the same documents changed the view")
+	}
+
+	b.Version, b.Submitted = 2, calendar.NewDate(2026, 3, 3)
+	r = v.Reload(now.Add(time.Minute))
+	r.Add([]cancellation.Cancellation{a, b})
+	r.Done(nil)
+	s, changed := v.Snapshot(now)
+	if !changed || s.Tracked[0] != first.Tracked[0] || s.Tracked[1].Submitted != b.Submitted {
+		t.Errorf("after a reload with b changed: changed %v, a kept %v, b submitted %s", changed, s.Tracked[0] == first.Tracked[0], s.Tracked[1].Submitted)
+	}
+}

@@ -293,13 +293,31 @@ func (s *Store) History(ctx context.Context, id string) ([]cancellation.Event, e
 // date then ID, without their probe history (Get has it). It costs two
 // pipelined round trips however many there are.
 func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation, error) {
-	statuses, kinds := f.Statuses, f.Kinds
-	if len(statuses) == 0 {
-		statuses = cancellation.Statuses()
+	ids, err := s.IDs(ctx, f)
+	if err != nil {
+		return nil, err
 	}
-	if len(kinds) == 0 {
-		kinds = cancellation.Kinds()
+	all, _, err := s.load(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
+	// A cancellation may have moved between the two round trips.
+	statuses, kinds := f.selected()
+	out := all[:0]
+	for _, c := range all {
+		if slices.Contains(statuses, c.Status) && slices.Contains(kinds, c.Kind) {
+			out = append(out, c)
+		}
+	}
+	return sorted(out), nil
+}
+
+// IDs returns the IDs of the cancellations the filter selects, from the
+// status indexes in one round trip; Load reads them, a batch at a time if
+// need be. A cancellation may move between indexes in the meantime: check
+// the status and kind of what Load returns.
+func (s *Store) IDs(ctx context.Context, f Filter) ([]string, error) {
+	statuses, kinds := f.selected()
 	pipe := s.rdb.Pipeline()
 	var ranges []*redis.StringSliceCmd
 	for _, st := range statuses {
@@ -314,18 +332,19 @@ func (s *Store) List(ctx context.Context, f Filter) ([]cancellation.Cancellation
 	for _, r := range ranges {
 		ids = append(ids, r.Val()...)
 	}
-	all, _, err := s.load(ctx, ids)
-	if err != nil {
-		return nil, err
+	return ids, nil
+}
+
+// selected are the statuses and kinds f selects, every one for an empty field.
+func (f Filter) selected() ([]cancellation.Status, []cancellation.Kind) {
+	statuses, kinds := f.Statuses, f.Kinds
+	if len(statuses) == 0 {
+		statuses = cancellation.Statuses()
 	}
-	// A cancellation may have moved between the two round trips.
-	out := all[:0]
-	for _, c := range all {
-		if slices.Contains(statuses, c.Status) && slices.Contains(kinds, c.Kind) {
-			out = append(out, c)
-		}
+	if len(kinds) == 0 {
+		kinds = cancellation.Kinds()
 	}
-	return sorted(out), nil
+	return statuses, kinds
 }
 
 // sorted orders cs in place by submitted date then ID. It sorts positions
