@@ -294,12 +294,15 @@ func (d *daemon) publish(now bool) {
 	if !now && time.Since(l.lastPublish) < publishEvery {
 		return
 	}
-	s, changed := l.view.Snapshot(d.o.Now())
-	if !changed {
-		return
+	s, change := l.view.Snapshot(d.o.Now())
+	mode := metrics.PerCancellation(d.gen.Load().cfg.Metrics.PerCancellation)
+	switch {
+	case change.State:
+		d.expo.Publish(s, mode)
+		l.lastPublish = time.Now()
+	case change.Changed: // probe times only: the status page shows them, the series are the same
+		d.expo.Refresh(s, mode)
 	}
-	d.expo.Publish(s, metrics.PerCancellation(d.gen.Load().cfg.Metrics.PerCancellation))
-	l.lastPublish = time.Now()
 }
 
 func (d *daemon) lastPublished() time.Time {

@@ -88,6 +88,20 @@ func (e *Exposition) Publish(s *status.Snapshot, p PerCancellation) {
 	e.current.Store(&encoded{snap: s, deflate: z.Bytes(), size: sink.size, crc: sink.crc})
 }
 
+// Refresh replaces the published snapshot with s, whose series are the
+// ones already encoded (status.Change.State false: only probe times moved),
+// without encoding them again; it publishes s when nothing was published.
+func (e *Exposition) Refresh(s *status.Snapshot, p PerCancellation) {
+	cur := e.current.Load()
+	if cur == nil {
+		e.Publish(s, p)
+		return
+	}
+	next := *cur
+	next.snap = s
+	e.current.Store(&next)
+}
+
 // chunkQueue hands copies of the text to the compressing goroutine,
 // reusing the buffers it gives back.
 type chunkQueue struct{ full, empty chan []byte }

@@ -33,3 +33,20 @@ func TestLargeExposition(t *testing.T) {
 		t.Errorf("kept %d bytes deflated for %d of text (counted %d)", len(c.deflate), len(want), c.size)
 	}
 }
+
+// Refresh shows a new snapshot on the status page and serves the series
+// already encoded; before anything was published it publishes.
+func TestRefreshKeepsTheEncodedSeries(t *testing.T) {
+	var e Exposition
+	first, second := sample(), sample()
+	e.Refresh(first, AllSeries)
+	h := Handler(prometheus.NewRegistry(), &e, slog.New(slog.DiscardHandler))
+	before := get(t, h, "gzip")
+	if !strings.HasPrefix(before, string(appendText(nil, first, AllSeries))) {
+		t.Fatal("Refresh before any publication did not publish")
+	}
+	e.Refresh(second, AllSeries)
+	if e.Snapshot() != second || get(t, h, "gzip") != before {
+		t.Error("Refresh did not swap the snapshot alone")
+	}
+}

@@ -12,8 +12,10 @@ package status
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 	"time"
+	"unique"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
@@ -116,9 +118,64 @@ func (r Rules) Of(c cancellation.Cancellation, now time.Time) *Standing {
 	case cancellation.Cleared:
 		s.Sites = sites(c, r.Grace) // none unless still watched
 	}
-	s.Probes, s.ProbeHistory = nil, nil // Sites has what is shown; the store keeps the rest
+	s.compact()
 	return s
 }
+
+// compact drops what no reader of a standing shows (the store and `track
+// show` have it) and shares the strings that repeat across standings: at
+// 100,000 the view is most of the daemon's memory, and every small string
+// is one more object for the garbage collector to mark.
+func (s *Standing) compact() {
+	s.Probes, s.ProbeHistory = nil, nil // Sites has the latest ones
+	s.LicenceRaw, s.LastServedAt = "", time.Time{}
+	s.Record.Licences, s.Record.LastSweep = nil, ""
+	s.Kind = cancellation.Kind(shared(string(s.Kind)))
+	s.Status = cancellation.Status(shared(string(s.Status)))
+	s.Province, s.ApprovedBy = shared(s.Province), shared(s.ApprovedBy)
+	s.Record.Provider, s.Record.UnknownReason = shared(s.Record.Provider), shared(s.Record.UnknownReason)
+	for i := range s.Sites {
+		p := &s.Sites[i].Probe
+		p.Scheme, p.Result = shared(p.Scheme), shared(p.Result)
+	}
+}
+
+// SameState reports whether o shows what s shows, probe times and details
+// apart: the review, the record, the approval and clearing, and each site's
+// latest result. A reach run rewrites every approved cancellation only to
+// move its probe times; /metrics need not be encoded again for that.
+func (s *Standing) SameState(o *Standing) bool {
+	a, b := &s.Cancellation, &o.Cancellation
+	same := a.ID == b.ID && a.Kind == b.Kind && a.Licence == b.Licence && a.Province == b.Province &&
+		slices.Equal(a.Domains, b.Domains) && a.Submitted == b.Submitted && a.Status == b.Status &&
+		a.ApprovedAt.Equal(b.ApprovedAt) && a.ClearedAt.Equal(b.ClearedAt) &&
+		presence(a.Record.Present) == presence(b.Record.Present) && a.Record.CheckedAt.Equal(b.Record.CheckedAt) &&
+		s.LingerDeadline.Equal(o.LingerDeadline) && (s.Review == nil) == (o.Review == nil) && len(s.Sites) == len(o.Sites)
+	if !same || (s.Review != nil && !reflect.DeepEqual(*s.Review, *o.Review)) {
+		return false
+	}
+	for i := range s.Sites {
+		x, y := &s.Sites[i], &o.Sites[i]
+		if x.Domain != y.Domain || x.Scheme != y.Scheme || x.Reachable != y.Reachable || x.LatestResult() != y.LatestResult() {
+			return false
+		}
+	}
+	return true
+}
+
+// presence is a record's state: -1 unknown, 0 absent, 1 present.
+func presence(p *bool) int {
+	switch {
+	case p == nil:
+		return -1
+	case *p:
+		return 1
+	}
+	return 0
+}
+
+// shared returns the one copy of a short, often repeated string.
+func shared(v string) string { return unique.Make(v).Value() }
 
 // Shown reports whether c belongs in the view at now: active, or cleared
 // within the retention or while the reach job still watches its websites

@@ -58,7 +58,10 @@ type View struct {
 	order             []*Standing
 	changed           bool
 	membershipChanged bool
-	last              *Snapshot
+	// stateChanged says some standing shows something new (SameState);
+	// changed alone, only probe times moved.
+	stateChanged bool
+	last         *Snapshot
 	// loaded: nothing is shown before the first Load, not even counts of 0.
 	loaded bool
 }
@@ -137,7 +140,7 @@ func (r *Reload) Done(counts map[Count]int) {
 	same := v.loaded && r.familiar == len(v.byID) && len(r.byID) == len(v.byID)
 	if !same || r.kept != len(r.byID) {
 		v.byID, v.cleared = r.byID, r.cleared
-		v.changed, v.membershipChanged = true, true
+		v.changed, v.membershipChanged, v.stateChanged = true, true, true
 	}
 	v.day = r.day
 	if counts == nil {
@@ -145,7 +148,7 @@ func (r *Reload) Done(counts map[Count]int) {
 	}
 	if !maps.Equal(counts, v.counts) {
 		v.counts = counts
-		v.changed = true
+		v.changed, v.stateChanged = true, true
 	}
 	v.loaded = true
 }
@@ -164,7 +167,7 @@ func (v *View) Apply(changed []cancellation.Cancellation, gone []string, counts 
 	}
 	if counts != nil && !maps.Equal(counts, v.counts) {
 		v.counts = counts
-		v.changed = true
+		v.changed, v.stateChanged = true, true
 	}
 }
 
@@ -175,10 +178,13 @@ func (v *View) put(c *cancellation.Cancellation, now time.Time) {
 		return
 	}
 	s := v.rules.Of(*c, now)
-	if _, had := v.byID[s.ID]; !had {
-		v.membershipChanged = true
-	} else if old := v.byID[s.ID]; old.Status != s.Status {
-		v.membershipChanged = true // it may move between the active and cleared groups
+	if old, had := v.byID[s.ID]; !had {
+		v.membershipChanged, v.stateChanged = true, true
+	} else {
+		if old.Status != s.Status {
+			v.membershipChanged = true // it may move between the active and cleared groups
+		}
+		v.stateChanged = v.stateChanged || !s.SameState(old)
 	}
 	v.byID[s.ID] = s
 	if s.Status == cancellation.Cleared {
@@ -195,7 +201,7 @@ func (v *View) drop(id string) {
 	}
 	delete(v.byID, id)
 	delete(v.cleared, id)
-	v.changed, v.membershipChanged = true, true
+	v.changed, v.membershipChanged, v.stateChanged = true, true, true
 }
 
 // Advance brings the view to now: on a new China date every pending review
@@ -214,7 +220,7 @@ func (v *View) advance(now time.Time) {
 		for id, s := range v.byID {
 			if s.Status == cancellation.Pending {
 				v.byID[id] = v.rules.Of(s.Cancellation, now)
-				v.changed = true
+				v.changed, v.stateChanged = true, true
 			}
 		}
 	}
@@ -241,7 +247,7 @@ func (v *View) SetRules(r Rules, now time.Time) {
 		}
 		v.byID[id] = r.Of(c, now)
 	}
-	v.changed = true
+	v.changed, v.stateChanged = true, true
 }
 
 // probesOf gives back the latest probes a standing was computed from.
@@ -263,14 +269,15 @@ func (v *View) Pending() bool {
 	return v.changed
 }
 
-// Snapshot returns the view as it stands, taken at taken, and whether it
-// differs from the previous snapshot, which it returns when nothing changed;
-// nil before the first Load.
-func (v *View) Snapshot(taken time.Time) (*Snapshot, bool) {
+// Snapshot returns the view as it stands, taken at taken, and what changed
+// since the previous snapshot, which it returns when nothing did: Changed
+// for anything, State for more than probe times (Standing.SameState). nil
+// before the first Load.
+func (v *View) Snapshot(taken time.Time) (*Snapshot, Change) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.loaded || !v.changed {
-		return v.last, false
+		return v.last, Change{}
 	}
 	var order []*Standing
 	if v.membershipChanged || v.order == nil {
@@ -286,9 +293,16 @@ func (v *View) Snapshot(taken time.Time) (*Snapshot, bool) {
 			order[i] = v.byID[s.ID]
 		}
 	}
-	v.order, v.changed, v.membershipChanged = order, false, false
+	change := Change{Changed: true, State: v.stateChanged}
+	v.order, v.changed, v.membershipChanged, v.stateChanged = order, false, false, false
 	v.last = &Snapshot{Taken: taken, Counts: v.counts, Tracked: order}
-	return v.last, true
+	return v.last, change
+}
+
+// Change is what changed between two snapshots.
+type Change struct {
+	Changed bool // anything
+	State   bool // more than probe times
 }
 
 // byGroupThenID orders the active cancellations before the cleared ones,

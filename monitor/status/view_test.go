@@ -41,17 +41,17 @@ func TestViewAdvancesAtChinaMidnight(t *testing.T) {
 	lastEvening := time.Date(2026, 3, 5, 23, 59, 0, 0, calendar.China)
 	v.Load([]cancellation.Cancellation{pending("a", calendar.NewDate(2026, 3, 2))}, nil, lastEvening)
 	s, changed := v.Snapshot(lastEvening)
-	if !changed || s.Tracked[0].Review.Elapsed != 3 || s.Tracked[0].Overdue() {
+	if !changed.State || s.Tracked[0].Review.Elapsed != 3 || s.Tracked[0].Overdue() {
 		t.Fatalf("on the last day: changed %v, %+v", changed, s.Tracked[0].Review)
 	}
 	v.Advance(lastEvening.Add(30 * time.Second))
-	if _, changed := v.Snapshot(lastEvening); changed {
+	if _, changed := v.Snapshot(lastEvening); changed.Changed {
 		t.Error("the view changed within the same day")
 	}
 	midnight := time.Date(2026, 3, 6, 0, 0, 1, 0, calendar.China)
 	v.Advance(midnight)
 	s, changed = v.Snapshot(midnight)
-	if !changed || s.Tracked[0].Review.Elapsed != 4 || !s.Tracked[0].Overdue() {
+	if !changed.State || s.Tracked[0].Review.Elapsed != 4 || !s.Tracked[0].Overdue() {
 		t.Errorf("after midnight: changed %v, %+v; want 4 business days, overdue", changed, s.Tracked[0].Review)
 	}
 }
@@ -74,7 +74,7 @@ func TestViewApply(t *testing.T) {
 	added := pending("c", calendar.NewDate(2026, 3, 3))
 	v.Apply([]cancellation.Cancellation{cleared, added}, []string{"never-shown"}, nil, now)
 	after, changed := v.Snapshot(now)
-	if !changed || ids(after) != "[b c a]" {
+	if !changed.State || ids(after) != "[b c a]" {
 		t.Fatalf("after a clearing and an add: %s (changed %v), want [b c a]", ids(after), changed)
 	}
 	if after.Tracked[0] != before.Tracked[1] {
@@ -99,7 +99,7 @@ func TestViewApply(t *testing.T) {
 func TestViewShowsNothingBeforeLoad(t *testing.T) {
 	v := status.NewView(rules(t))
 	v.Apply([]cancellation.Cancellation{pending("a", calendar.NewDate(2026, 3, 2))}, nil, nil, time.Now())
-	if s, changed := v.Snapshot(time.Now()); s != nil || changed {
+	if s, changed := v.Snapshot(time.Now()); s != nil || changed.Changed {
 		t.Errorf("snapshot before a load: %+v", s)
 	}
 }
@@ -137,7 +137,7 @@ func TestViewReloadKeepsUnchanged(t *testing.T) {
 	r.Add([]cancellation.Cancellation{b})
 	r.Add([]cancellation.Cancellation{a})
 	r.Done(nil)
-	if s, changed := v.Snapshot(now); changed || s != first {
+	if s, changed := v.Snapshot(now); changed.Changed || s != first {
 		t.Error("a reload of the same documents changed the view")
 	}
 
@@ -146,7 +146,32 @@ func TestViewReloadKeepsUnchanged(t *testing.T) {
 	r.Add([]cancellation.Cancellation{a, b})
 	r.Done(nil)
 	s, changed := v.Snapshot(now)
-	if !changed || s.Tracked[0] != first.Tracked[0] || s.Tracked[1].Submitted != b.Submitted {
+	if !changed.State || s.Tracked[0] != first.Tracked[0] || s.Tracked[1].Submitted != b.Submitted {
 		t.Errorf("after a reload with b changed: changed %v, a kept %v, b submitted %s", changed, s.Tracked[0] == first.Tracked[0], s.Tracked[1].Submitted)
+	}
+}
+
+// A probe run that only moves probe times changes the snapshot (the status
+// page shows them) but not its state (the series /metrics exposes).
+func TestViewProbeTimesAreNoStateChange(t *testing.T) {
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, calendar.China)
+	c := pending("a", calendar.NewDate(2026, 2, 2))
+	c.Status, c.ApprovedAt, c.Domains = cancellation.Approved, now.Add(-72*time.Hour), []string{"a.example"}
+	c.Probes = []cancellation.Probe{{Domain: "a.example", Scheme: "https", Result: "provider_block", At: now.Add(-time.Hour)}}
+	v := status.NewView(rules(t))
+	v.Load([]cancellation.Cancellation{c}, nil, now)
+	v.Snapshot(now)
+
+	c.Version++
+	c.Probes[0].At, c.Probes[0].Duration = now, time.Second
+	v.Apply([]cancellation.Cancellation{c}, nil, nil, now)
+	if s, changed := v.Snapshot(now); !changed.Changed || changed.State || !s.Tracked[0].Sites[0].At.Equal(now) {
+		t.Errorf("a later probe with the same result: %+v", changed)
+	}
+	c.Version++
+	c.Probes[0].Result = "served"
+	v.Apply([]cancellation.Cancellation{c}, nil, nil, now)
+	if _, changed := v.Snapshot(now); !changed.State {
+		t.Error("a site now served is no change of state")
 	}
 }
