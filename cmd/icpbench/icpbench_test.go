@@ -2,8 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +77,53 @@ func TestStatistics(t *testing.T) {
 	}
 	if got := count(1140137); got != "1,140,137" {
 		t.Errorf("count = %q", got)
+	}
+}
+
+// The daemon figure runs the jobs on the shipped schedules: "@every" ones,
+// whose ticks it can place.
+func TestShippedSchedules(t *testing.T) {
+	s, err := shippedSchedules("../../" + shippedConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.review == "" || s.query == "" || s.reach == "" {
+		t.Errorf("schedules %+v: one is missing", s)
+	}
+	file := filepath.Join(t.TempDir(), "icpmon.yml")
+	if err := os.WriteFile(file, []byte("review:\n  schedule: \"@every 5m\"\nquery:\n  schedule: \"@every 6h\"\nreach:\n  schedule: \"0 * * * *\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shippedSchedules(file); err == nil {
+		t.Error("a cron schedule was taken")
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ at, want time.Duration }{{0, 5 * time.Minute}, {time.Minute, 5 * time.Minute}, {5 * time.Minute, 10 * time.Minute}} {
+		if got := nextTick(start, 5*time.Minute, start.Add(tc.at)); !got.Equal(start.Add(tc.want)) {
+			t.Errorf("next tick after +%s: +%s, want +%s", tc.at, got.Sub(start), tc.want)
+		}
+	}
+}
+
+func TestExpositionReading(t *testing.T) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	io.WriteString(zw, `# HELP icpmon_cancellations How many.
+# TYPE icpmon_cancellations gauge
+icpmon_cancellations{kind="website",status="approved"} 30000
+icpmon_cancellations{kind="website",status="cleared"} 5
+icpmon_cancellations{kind="website",status="pending"} 70000
+# HELP icpmon_cancellation_info Labels.
+# TYPE icpmon_cancellation_info gauge
+icpmon_cancellation_info{domains="a.invalid",id="c0000001",kind="website",licence="x",province="京",status="approved"} 1
+icpmon_cancellation_info{domains="b.invalid",id="c0000002",kind="website",licence="y",province="京",status="pending"} 1
+icpmon_cancellations{kind="subject",status="pending"} 7
+`)
+	zw.Close()
+	if n, err := tracked(b.Bytes()); err != nil || n != 100_000 {
+		t.Errorf("tracked = %d, %v; want 100,000", n, err)
+	}
+	if got := countsOf(b.Bytes()); strings.Count(got, "\n") != 3 || strings.Contains(got, "subject") {
+		t.Errorf("countsOf read\n%s", got)
 	}
 }

@@ -40,7 +40,8 @@ type options struct {
 	domains       int
 	reachTimeout  time.Duration
 	scrapes       int
-	reviews       int
+	changes       int
+	idle          time.Duration
 	probeProfile  string
 	work          string
 	out           string
@@ -71,7 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.domains, "domains", 10_000, "domains probed (reach), each over http and https")
 	fs.DurationVar(&o.reachTimeout, "reach-timeout", time.Second, "probe timeout of both probers: what a never-answering site costs")
 	fs.IntVar(&o.scrapes, "scrapes", 100, "timed /metrics scrapes (daemon)")
-	fs.IntVar(&o.reviews, "reviews", 3, "review runs timed (daemon)")
+	fs.IntVar(&o.changes, "changes", 100, "changes timed from the write to /metrics (daemon)")
+	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "quiet window between the jobs' ticks over which the daemon's CPU is measured, scaled to one review interval; "+
+		"2m holds one of the Go runtime's forced collections (daemon)")
 	fs.StringVar(&o.probeProfile, "probe-cpuprofile", "", "write a CPU profile of the prober under test (reach) to this file")
 	fs.StringVar(&o.out, "out", "", "also write the tables to this file")
 	fs.StringVar(&o.work, "work", "", "working directory for data and logs (default: a new temporary one, removed at the end)")

@@ -117,6 +117,13 @@ func start(ctx context.Context, logFile string, env []string, name string, args 
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
+// lineCount is how many output lines the process has written so far.
+func (p *process) lineCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.lines)
+}
+
 // waitLine waits for an output line, from the from-th on, for which match is
 // true, and returns it with the index after it.
 func (p *process) waitLine(from int, limit time.Duration, match func(string) bool) (string, int, error) {

@@ -450,7 +450,7 @@ func runReachJob(ctx context.Context, o options, dir string, all []site, resolve
 			fmt.Fprintf(b, "    %q: %q\n", k, resolve[k])
 		}
 	}
-	d, err := startDaemon(ctx, o, dir, "info", rs, "all", reach, env...)
+	d, err := startDaemon(ctx, o, dir, "info", rs, "all", startOnly, reach, env...)
 	if err != nil {
 		return probeRun{}, err
 	}
