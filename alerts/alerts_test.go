@@ -287,10 +287,10 @@ func TestAlertsFollowConventions(t *testing.T) {
 }
 
 // publishDelay bounds how long the daemon takes to publish a change written
-// to the store, or the new day at China midnight: its follower turns at
-// least every followWait (2 s) and publishes within publishEvery (0.5 s)
-// (monitor/daemon/live.go).
-const publishDelay = 3 * time.Second
+// to the store (a notice wakes it at once), or the new day at China
+// midnight: its follower turns at least every DefaultFollowWait (10 s) and
+// publishes within publishEvery (0.5 s) (monitor/daemon/live.go).
+const publishDelay = 11 * time.Second
 
 // TestVerdictLatency recomputes from the shipped files (the configuration
 // defaults, prometheus.yml, the rules, deploy/alertmanager.yml) the worst

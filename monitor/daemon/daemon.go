@@ -50,6 +50,9 @@ type Options struct {
 	// ResyncInterval is how often the whole store is read again although
 	// no change notice was missed: a safety net.
 	ResyncInterval time.Duration
+	// FollowWait bounds how long a read of the store's change notices
+	// blocks when none comes (DefaultFollowWait).
+	FollowWait time.Duration
 
 	// MaxConnections caps the web server's open connections; it is lowered
 	// further to half the descriptor limit, the other half kept for the jobs.
@@ -117,6 +120,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.ResyncInterval <= 0 {
 		o.ResyncInterval = DefaultResyncInterval
 	}
+	if o.FollowWait <= 0 {
+		o.FollowWait = DefaultFollowWait
+	}
 	// life ends when the shutdown begins, whatever begins it.
 	life, endLife := context.WithCancel(ctx)
 	defer endLife()
@@ -129,6 +135,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	d.install(g)
 	d.live = newLive(status.RulesOf(g.cfg, g.cal))
+	d.live.wait = o.FollowWait
 	defer func() {
 		// Take the last turn for good: no reload swaps a generation in
 		// after this drop. Reloads give up their turns once stopping.

@@ -95,6 +95,9 @@ func start(t *testing.T, o Options, scheme string, client *http.Client) *running
 	if o.PingInterval == 0 {
 		o.PingInterval = 100 * time.Millisecond
 	}
+	if o.FollowWait == 0 {
+		o.FollowWait = time.Second // reloads and a lost store seen sooner
+	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,9 +22,11 @@ import (
 // failover may have lost writes), a reload that brought another store, and
 // every resync interval as a safety net.
 const (
-	// followWait is how long one read of the notices blocks: how soon the
-	// loop also sees a reload, an acknowledgement or a lost store.
-	followWait = 2 * time.Second
+	// DefaultFollowWait is how long one read of the notices blocks (a
+	// notice ends it at once): how soon the loop also sees a reload, an
+	// acknowledgement, a lost store or China midnight. Each turn is four
+	// round trips; idle, the turns are most of what the daemon costs.
+	DefaultFollowWait = 10 * time.Second
 	// followBatch bounds the notices read at once.
 	followBatch = 1000
 	// publishEvery spaces the re-encodings of the exposition under a
@@ -41,8 +42,7 @@ const (
 // the review job's tick, which advances the view under its own lock.
 type live struct {
 	view *status.View
-	// wait is how long a read of the notices blocks; followWait unless a
-	// benchmark measures the turns themselves.
+	// wait is how long a read of the notices blocks (Options.FollowWait).
 	wait time.Duration
 	// gen is the generation whose rules the view is computed with.
 	gen *generation
@@ -186,7 +186,7 @@ func (d *daemon) load(ctx context.Context, st *store.Store) error {
 
 // followChanges waits for notices and applies the documents they name.
 func (d *daemon) followChanges(ctx context.Context, st *store.Store) error {
-	wait := cmp.Or(d.live.wait, followWait)
+	wait := d.live.wait
 	if d.live.view.Pending() {
 		wait = max(publishEvery-time.Since(d.lastPublished()), 10*time.Millisecond)
 	}
@@ -252,7 +252,7 @@ func (d *daemon) waitLost(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	d.redisOutcome(nil)
-	t := time.NewTimer(cmp.Or(d.live.wait, followWait))
+	t := time.NewTimer(d.live.wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

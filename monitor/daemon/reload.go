@@ -67,7 +67,7 @@ func (d *daemon) reloadWith(build buildFunc) error {
 	}
 	d.install(g)
 	// The follower adopts the store as it is and recomputes the view under
-	// the new limits, grace and retention within a turn (followWait).
+	// the new limits, grace and retention within a turn (Options.FollowWait).
 	d.acknowledge.Store(true)
 	d.sched.apply(g.jobs)
 	if g.conn != old.conn {
