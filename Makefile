@@ -43,7 +43,7 @@ BENCH_PKGS := ./cmd/icpmon/ ./monitor/store/ ./monitor/daemon/ ./monitor/metrics
 
 bench: build
 	$(GO) run ./cmd/icpbench -icpmon $(BIN) -out bin/bench.md
-	$(GO) test -run '^$$' -bench 'TrackImport100k|AddMany100k|Active100k|ListHistory100k|Review100k|Snapshot100k|Scrape100k|Probe|Lookup' \
+	$(GO) test -run '^$$' -bench 'TrackImport100k|AddMany100k|Active100k|ListHistory100k|View100k|Snapshot100k|Scrape100k|Probe|Lookup' \
 	  -benchtime 3x -benchmem $(BENCH_PKGS)
 
 clean:
