@@ -13,7 +13,6 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
-	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 )
 
@@ -110,7 +109,7 @@ func benchDaemon(b testing.TB, st *store.Store) *daemon {
 	d := &daemon{o: Options{Now: func() time.Time { return fixedNow }, ResyncInterval: 24 * time.Hour},
 		log: slog.New(slog.DiscardHandler), metrics: metrics.NewSet()}
 	d.gen.Store(&generation{cfg: &cfg, cal: cal, conn: &conn{store: st, refs: 1}})
-	d.live = newLive(status.RulesOf(&cfg, cal))
+	d.live = newLive()
 	d.live.wait = time.Millisecond
 	d.live.turned()
 	return d

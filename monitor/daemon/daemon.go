@@ -23,7 +23,6 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/status"
 )
 
 // Options configure Run. The zero value of each field is usable.
@@ -126,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	// life ends when the shutdown begins, whatever begins it.
 	life, endLife := context.WithCancel(ctx)
 	defer endLife()
-	d := &daemon{o: o, log: o.Logger, metrics: metrics.NewSet(), reloadTurn: make(chan struct{}, 1), stopping: life.Done()}
+	d := &daemon{o: o, log: o.Logger, metrics: metrics.NewSet(), reloadTurn: make(chan struct{}, 1), stopping: life.Done(), live: newLive()}
 	d.redis.window = 3 * o.PingInterval
 
 	g, err := d.build(nil)
@@ -134,7 +133,6 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	d.install(g)
-	d.live = newLive(status.RulesOf(g.cfg, g.cal))
 	d.live.wait = o.FollowWait
 	defer func() {
 		// Take the last turn for good: no reload swaps a generation in

@@ -51,7 +51,7 @@ func (d *daemon) build(old *generation) (*generation, error) {
 	}
 	g.jobs, err = jobs(deps{
 		cfg: cfg, cal: cal, store: g.conn.store, rdb: g.conn.client,
-		query: d.metrics.Query, probes: d.metrics.Probes, log: d.log, now: d.o.Now, tick: d.tick,
+		query: d.metrics.Query, probes: d.metrics.Probes, log: d.log, now: d.o.Now, tick: d.tick, ready: d.live.firstTurn,
 	})
 	if err != nil {
 		g.conn.drop()

@@ -41,6 +41,9 @@ type deps struct {
 	now    func() time.Time
 	// tick brings the view to the day and reports whether it is current.
 	tick func(ctx context.Context) error
+	// ready is closed once the view's first load has ended: the jobs that
+	// read the store wait for it.
+	ready <-chan struct{}
 }
 
 // scheduledJob is a job with the schedule of its configuration section.
@@ -117,7 +120,7 @@ func schedule(d deps, specs ...jobSpec) ([]scheduledJob, error) {
 		j := s.job
 		if s.leased {
 			key := "{" + d.cfg.Redis.KeyPrefix + "}:lease:" + j.Name()
-			j = &leased{Job: j, elector: lease.New(d.rdb, key, leaseTTL, lease.WithLogger(d.log)), period: interval(sched, d.now())}
+			j = &leased{Job: j, elector: lease.New(d.rdb, key, leaseTTL, lease.WithLogger(d.log)), period: interval(sched, d.now()), ready: d.ready}
 		}
 		out = append(out, scheduledJob{job: j, spec: s.spec, schedule: sched})
 	}

@@ -24,9 +24,19 @@ type leased struct {
 	Job
 	elector *lease.Elector
 	period  time.Duration
+	// ready, when set, holds the run until the view's first load has ended
+	// (deps.ready).
+	ready <-chan struct{}
 }
 
 func (l *leased) Run(ctx context.Context) error {
+	if l.ready != nil {
+		select {
+		case <-l.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	tick := time.Now().Truncate(l.period)
 	ran, err := l.elector.Run(ctx, tick, l.Job.Run)
 	if err == nil && !ran {

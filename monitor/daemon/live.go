@@ -62,13 +62,16 @@ type live struct {
 	current atomic.Int64
 	failing atomic.Pointer[error]
 	// firstTurn is closed when the follower's first turn ended, well or not:
-	// the review job's first tick waits for it rather than fail at start.
+	// the review job's first tick waits for it rather than fail at start,
+	// and the jobs that read the store wait for it rather than read it at
+	// the same time as the first load (the start-up's memory peak).
 	firstTurn     chan struct{}
 	firstTurnOnce sync.Once
 }
 
-func newLive(r status.Rules) *live {
-	return &live{view: status.NewView(r), firstTurn: make(chan struct{})}
+// newLive returns a follower whose view gets its rules at the first turn.
+func newLive() *live {
+	return &live{view: status.NewView(status.Rules{}), firstTurn: make(chan struct{})}
 }
 
 // turned records the end of a turn.

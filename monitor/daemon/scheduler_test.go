@@ -29,7 +29,9 @@ func built(t *testing.T) (*daemon, *sink) {
 		},
 		log:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		metrics: metrics.NewSet(),
+		live:    newLive(),
 	}
+	d.live.turned() // no follower here: the jobs need not wait for one
 	d.redis.window = time.Minute
 	g, err := d.build(nil)
 	if err != nil {
