@@ -16,9 +16,10 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/icpmon
 
-# Runs the daemon against the Redis on 127.0.0.1:6379 with the example configuration.
+# Runs the daemon with the example configuration; when no Redis answers on
+# this machine, deploy/try.sh starts a private one (AOF under var/redis).
 run: build
-	./$(BIN) serve --config $(CONFIG)
+	bash deploy/try.sh ./$(BIN) $(CONFIG)
 
 # Everything CI checks, after installing what the tests need.
 test: deps lint unit
