@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -28,7 +31,27 @@ func (c *cli) registerServe(app *kingpin.Application) {
 	cmd.Flag("web.read-header-timeout", "How long a client may take to send a request's headers.").Default(daemon.DefaultReadHeaderTimeout.String()).DurationVar(&headerTimeout)
 	cmd.Flag("web.idle-timeout", "How long an idle keep-alive connection is kept open.").Default(daemon.DefaultIdleTimeout.String()).DurationVar(&idleTimeout)
 	c.command(cmd, func(ctx context.Context) error {
+		// Signals stay here, as SIGINT and SIGTERM do in main: SIGHUP asks
+		// the daemon for a reload; those arriving during one collapse.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		reloads := make(chan struct{}, 1)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					select {
+					case reloads <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
 		return daemon.Run(ctx, daemon.Options{
+			Reloads:    reloads,
 			ConfigFile: c.configFile,
 			RedisURL:   c.redisURL,
 			Web:        web.FlagConfig{WebListenAddresses: &listen, WebConfigFile: &webConfig, WebSystemdSocket: &systemdSocket},

@@ -1,7 +1,7 @@
 // Package daemon is `icpmon serve`: it runs the jobs on their schedules,
 // follows the store's changes into the view that /metrics and the status
-// page serve (live.go), and reloads its configuration on SIGHUP or POST
-// /-/reload. Redis being down never stops it: the jobs fail and retry at
+// page serve (live.go), and reloads its configuration when asked through
+// Options.Reloads (main sends SIGHUP there) or POST /-/reload. Redis being down never stops it: the jobs fail and retry at
 // their next tick, the follower retries, and the last view keeps being
 // served.
 package daemon
@@ -12,11 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
@@ -52,6 +49,10 @@ type Options struct {
 	// FollowWait bounds how long a read of the store's change notices
 	// blocks when none comes (DefaultFollowWait).
 	FollowWait time.Duration
+	// Reloads asks for a reload with every value (main sends one per
+	// SIGHUP: signals stay with main). Requests made during a reload
+	// collapse into one more. nil: only POST /-/reload reloads.
+	Reloads <-chan struct{}
 
 	// MaxConnections caps the web server's open connections; it is lowered
 	// further to half the descriptor limit, the other half kept for the jobs.
@@ -167,12 +168,9 @@ func Run(ctx context.Context, o Options) error {
 	var loops sync.WaitGroup
 	loops.Go(func() { d.pingLoop(life) })
 	loops.Go(func() { d.followLoop(life) })
-	// SIGHUP reloads off the main loop: a reload that blocks must not keep
-	// SIGTERM from being seen.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	loops.Go(func() { d.hupLoop(life, hup) })
+	// Reloads run off the main loop: a reload that blocks must not keep the
+	// shutdown from being seen.
+	loops.Go(func() { d.reloadLoop(life, o.Reloads) })
 
 	var serveErr error
 	select {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -30,7 +29,7 @@ var errShuttingDown = errors.New("shutting down")
 // the reload gives up on it.
 type buildFunc func(ctx context.Context, old *generation) (*generation, error)
 
-// reload is the one reload path of SIGHUP and POST /-/reload: the whole new
+// reload is the one reload path of Options.Reloads (SIGHUP) and POST /-/reload: the whole new
 // configuration is built first and swapped in one step; on any error the old
 // one keeps running.
 func (d *daemon) reload() error { return d.reloadWith(d.prepare) }
@@ -143,14 +142,13 @@ func (d *daemon) prepare(ctx context.Context, old *generation) (*generation, err
 	return g, nil
 }
 
-// hupLoop reloads on each SIGHUP until ctx ends; SIGHUPs that arrive during
-// a reload collapse into one more.
-func (d *daemon) hupLoop(ctx context.Context, hup <-chan os.Signal) {
+// reloadLoop reloads on each request until ctx ends.
+func (d *daemon) reloadLoop(ctx context.Context, requests <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
+		case <-requests:
 			_ = d.reload() // logged and counted inside
 		}
 	}
