@@ -79,7 +79,7 @@ func New(o Options) *Job {
 	return &Job{o: o}
 }
 
-const actor = "job:reach"
+var actor = cancellation.JobActor("reach")
 
 // HistoryPerTarget bounds the history entries kept per domain and scheme;
 // each entry is a run of consecutive probes with the same outcome.
