@@ -26,7 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/prober"
@@ -265,9 +264,9 @@ func TestSiteChaos(t *testing.T) {
 
 	results := map[string]map[string]int{}
 	for round := range probeRounds {
-		done := make(chan []cancellation.Probe, 1)
+		done := make(chan []prober.Outcome, 1)
 		go func() { done <- p.ProbeAll(context.Background(), targets) }()
-		var probes []cancellation.Probe
+		var probes []prober.Outcome
 		select {
 		case probes = <-done:
 		case <-time.After(2 * time.Minute):

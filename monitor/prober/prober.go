@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/icpmon/icpmon/monitor/cancellation"
 )
 
 // Results of a probe, the label values of icpmon_site_probe_result.
@@ -95,9 +93,23 @@ type Target struct {
 	Scheme string
 }
 
+// Outcome is what one probe of one domain over one scheme found. The prober
+// knows nothing of cancellations: monitor/reach records outcomes as their
+// probes.
+type Outcome struct {
+	Domain     string
+	Scheme     string // http or https
+	Result     string // one of Results
+	StatusCode int
+	Location   string // a redirect that was recorded, not followed
+	Detail     string
+	At         time.Time
+	Duration   time.Duration
+}
+
 // Measurement is a probe and where its time went.
 type Measurement struct {
-	Probe   cancellation.Probe
+	Probe   Outcome
 	Timings Timings
 	// Reason is why the probe is a ProbeError, one of ProbeErrorReasons; "" otherwise.
 	Reason string
@@ -223,15 +235,15 @@ func (p *Prober) dial(ctx context.Context, d *net.Dialer, network, addr string) 
 // Probe fetches scheme://domain/ and classifies the answer. A ProbeError
 // proved nothing about the site (a local failure, ctx ended first, or the
 // target was invalid): callers must not let it change what they know.
-func (p *Prober) Probe(ctx context.Context, domain, scheme string) cancellation.Probe {
+func (p *Prober) Probe(ctx context.Context, domain, scheme string) Outcome {
 	return p.Measure(ctx, domain, scheme).Probe
 }
 
 // ProbeAll probes every target, at most Concurrency at a time, and returns the
 // probes in the order of targets.
-func (p *Prober) ProbeAll(ctx context.Context, targets []Target) []cancellation.Probe {
+func (p *Prober) ProbeAll(ctx context.Context, targets []Target) []Outcome {
 	ms := p.MeasureAll(ctx, targets)
-	probes := make([]cancellation.Probe, len(ms))
+	probes := make([]Outcome, len(ms))
 	for i, m := range ms {
 		probes[i] = m.Probe
 	}
@@ -257,7 +269,7 @@ func (p *Prober) MeasureAll(ctx context.Context, targets []Target) []Measurement
 // Measure is Probe with the per-phase timings.
 func (p *Prober) Measure(ctx context.Context, domain, scheme string) Measurement {
 	start := time.Now()
-	m := Measurement{Probe: cancellation.Probe{Domain: domain, Scheme: scheme, At: start}}
+	m := Measurement{Probe: Outcome{Domain: domain, Scheme: scheme, At: start}}
 	target, err := targetURL(domain, scheme)
 	if err != nil {
 		m.Probe.Result, m.Reason, m.Probe.Detail = ProbeError, ReasonInvalidTarget, err.Error()

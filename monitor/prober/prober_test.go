@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/prober"
 )
 
-func check(t *testing.T, got cancellation.Probe, result string, detail ...string) {
+func check(t *testing.T, got prober.Outcome, result string, detail ...string) {
 	t.Helper()
 	if got.Result != result {
 		t.Fatalf("%s://%s: result %q, want %q (status %d, location %q, detail %q)",

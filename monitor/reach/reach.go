@@ -81,6 +81,12 @@ func New(o Options) *Job {
 
 var actor = cancellation.JobActor("reach")
 
+// probeOf records a prober's outcome as a cancellation's probe.
+func probeOf(o prober.Outcome) cancellation.Probe {
+	return cancellation.Probe{Domain: o.Domain, Scheme: o.Scheme, Result: o.Result, StatusCode: o.StatusCode,
+		Location: o.Location, Detail: o.Detail, At: o.At, Duration: o.Duration}
+}
+
 // HistoryPerTarget bounds the history entries kept per domain and scheme;
 // each entry is a run of consecutive probes with the same outcome.
 const HistoryPerTarget = 12
@@ -119,7 +125,7 @@ func (j *Job) Run(ctx context.Context) error {
 	byID := map[string][]cancellation.Probe{}
 	local := 0
 	for _, m := range j.o.Prober.MeasureAll(ctx, targets) {
-		p := m.Probe
+		p := probeOf(m.Probe)
 		if p.Result == prober.ProbeError {
 			if j.o.Recorder != nil {
 				j.o.Recorder.ObserveProbeError(m.Reason)
