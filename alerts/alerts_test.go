@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
@@ -219,8 +220,9 @@ func TestAmtoolCheckConfig(t *testing.T) {
 	const config = "../deploy/alertmanager.yml"
 	tool(t, "amtool", "check-config", config)
 
-	// Where each severity the rules use ends up.
-	want := map[string]string{"page": "on-call", "ticket": "ticket-queue", "warning": "team-chat"}
+	// Where each severity the rules use ends up: pages and tickets go to
+	// WeCom in Chinese as well (continue: true), warnings to the chat only.
+	want := map[string]string{"page": "wecom,on-call", "ticket": "wecom,ticket-queue", "warning": "team-chat"}
 	for _, r := range loadRules(t) {
 		if _, ok := want[r.Labels["severity"]]; !ok {
 			t.Errorf("%s: severity %q has no route in this test", r.Alert, r.Labels["severity"])
@@ -261,9 +263,16 @@ func TestAlertsFollowConventions(t *testing.T) {
 		if s := r.Labels["severity"]; s != "page" && s != "warning" && s != "ticket" {
 			t.Errorf("%s: severity %q, want page, warning or ticket", r.Alert, s)
 		}
-		for _, a := range []string{"summary", "description"} {
+		for _, a := range []string{"summary", "description", "summary_zh", "description_zh"} {
 			if strings.TrimSpace(r.Annotations[a]) == "" {
 				t.Errorf("%s: no %s annotation", r.Alert, a)
+			}
+		}
+		// The Chinese annotations (deploy/wecom.tmpl sends them to WeCom)
+		// must be Chinese, not a copy of the English ones.
+		for _, a := range []string{"summary_zh", "description_zh"} {
+			if v := r.Annotations[a]; v != "" && !containsHan(v) {
+				t.Errorf("%s: %s has no Chinese character: %q", r.Alert, a, v)
 			}
 		}
 		if want := runbookBase + strings.ToLower(r.Alert); r.Annotations["runbook_url"] != want {
@@ -285,6 +294,15 @@ func TestAlertsFollowConventions(t *testing.T) {
 		}
 	}
 }
+
+// containsHan reports whether s holds a CJK (Han) character outside template
+// actions: a Chinese word in a query or a label name does not count.
+func containsHan(s string) bool {
+	text := templateAction.ReplaceAllString(s, "")
+	return strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+}
+
+var templateAction = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
 
 // publishDelay bounds how long the daemon takes to publish a change written
 // to the store (a notice wakes it at once), or the new day at China

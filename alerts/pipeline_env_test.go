@@ -528,3 +528,85 @@ func (e *pipelineEnv) icpmonMetrics(base string) string {
 	}
 	return "icpmon /metrics:\n" + strings.Join(keep, "\n")
 }
+
+// wecom stands in for the WeCom (企业微信) API that Alertmanager's
+// wechat_configs call: it hands out the token "t" and keeps every message sent
+// with it.
+type wecom struct {
+	corpID, secret string
+
+	mu   sync.Mutex
+	msgs []wecomMessage
+	errs []string
+}
+
+// wecomMessage is the body of POST /cgi-bin/message/send (a text message).
+type wecomMessage struct {
+	ToUser  string `json:"touser"`
+	ToParty string `json:"toparty"`
+	ToTag   string `json:"totag"`
+	AgentID string `json:"agentid"`
+	MsgType string `json:"msgtype"`
+	Text    struct {
+		Content string `json:"content"`
+	} `json:"text"`
+}
+
+func (w *wecom) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	fail := func(format string, args ...any) {
+		w.mu.Lock()
+		w.errs = append(w.errs, fmt.Sprintf(format, args...))
+		w.mu.Unlock()
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(rw, `{"errcode":40001,"errmsg":"invalid credential"}`)
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/cgi-bin/gettoken":
+		q := r.URL.Query()
+		if q.Get("corpid") != w.corpID || q.Get("corpsecret") != w.secret {
+			fail("gettoken with corpid %q corpsecret %q", q.Get("corpid"), q.Get("corpsecret"))
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(rw, `{"errcode":0,"errmsg":"ok","access_token":"t","expires_in":7200}`)
+	case r.Method == http.MethodPost && r.URL.Path == "/cgi-bin/message/send":
+		if tok := r.URL.Query().Get("access_token"); tok != "t" {
+			fail("message/send with access_token %q", tok)
+			return
+		}
+		var m wecomMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			fail("message/send: %v", err)
+			return
+		}
+		w.mu.Lock()
+		w.msgs = append(w.msgs, m)
+		w.mu.Unlock()
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(rw, `{"errcode":0,"errmsg":"ok"}`)
+	default:
+		fail("unexpected %s %s", r.Method, r.URL)
+		http.NotFound(rw, r)
+	}
+}
+
+func (w *wecom) messages() []wecomMessage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.msgs)
+}
+
+func (w *wecom) errors() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.errs)
+}
+
+// summary lists what arrived, for a failure message.
+func (w *wecom) summary() string {
+	var lines []string
+	for i, m := range w.messages() {
+		lines = append(lines, fmt.Sprintf("  #%d to party %q: %q", i, m.ToParty, m.Text.Content))
+	}
+	return fmt.Sprintf("WeCom received (errors %q):\n%s", w.errors(), strings.Join(lines, "\n"))
+}

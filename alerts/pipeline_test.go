@@ -150,6 +150,12 @@ func TestPipeline(t *testing.T) {
 	env.diagnose(hook.summary)
 	amAddr := env.freeAddr()
 	amConfig := env.render("alertmanager.yml.tmpl", map[string]any{"Webhook": webhook.URL + "/hook"})
+	// Pages also go to WeCom, in Chinese, through the shipped template.
+	weCom := &wecom{secret: "test-secret"}
+	weComAPI := httptest.NewServer(weCom)
+	t.Cleanup(weComAPI.Close)
+	env.diagnose(weCom.summary)
+	withWeCom(t, amConfig, weComAPI.URL, weCom)
 	env.start("alertmanager", nil, alertmanagerBin, "--config.file="+amConfig,
 		"--storage.path="+filepath.Join(env.dir, "alertmanager"), "--web.listen-address="+amAddr,
 		"--cluster.listen-address=")
@@ -237,6 +243,37 @@ func TestPipeline(t *testing.T) {
 		expected[k].check(t, k, a)
 	}
 	checkNothingElse(t, hook, expected)
+
+	// The page about the served site reaches WeCom in Chinese, rendered by
+	// deploy/wecom.tmpl from summary_zh and description_zh.
+	weComWant := []string{"【告警】ICPSiteReachableAfterCancellation（紧急）", "注销后网站仍可访问：" + servedDomain + "（" + servedLicence + "）",
+		"网站 " + servedDomain + " 通过 https 返回了网站自身内容", "注销网站申请 " + servedID + " 已于", "处理手册：" + runbookBase + "icpsitereachableaftercancellation"}
+	env.waitFor("WeCom receives the page about "+servedLicence, alertTimeout, func() bool {
+		return slices.ContainsFunc(weCom.messages(), func(m wecomMessage) bool {
+			return strings.Contains(m.Text.Content, "注销后网站仍可访问："+servedDomain)
+		})
+	})
+	step("page received in WeCom")
+	for _, m := range weCom.messages() {
+		if !strings.Contains(m.Text.Content, "注销后网站仍可访问："+servedDomain) {
+			continue
+		}
+		for _, w := range weComWant {
+			if !strings.Contains(m.Text.Content, w) {
+				t.Errorf("WeCom message does not contain %q:\n%s", w, m.Text.Content)
+			}
+		}
+		if m.MsgType != "text" || m.ToParty == "" || m.AgentID == "" {
+			t.Errorf("WeCom message: msgtype %q, toparty %q, agentid %q", m.MsgType, m.ToParty, m.AgentID)
+		}
+		break
+	}
+	for _, m := range weCom.messages() {
+		// Only pages are routed to WeCom here: not the overdue ticket nor the lingering warning.
+		if strings.Contains(m.Text.Content, overdueLicence) || strings.Contains(m.Text.Content, lingeringLicence) {
+			t.Errorf("WeCom received what is not a page:\n%s", m.Text.Content)
+		}
+	}
 
 	// Resolve: the operator records the approval; the provider blocks the sites.
 	cli("track", "approve", overdueID)
@@ -342,6 +379,9 @@ func TestPipeline(t *testing.T) {
 
 	if errs := hook.decodeErrors(); len(errs) > 0 {
 		t.Errorf("the webhook could not read %d notifications: %q", len(errs), errs)
+	}
+	if errs := weCom.errors(); len(errs) > 0 {
+		t.Errorf("the WeCom stand-in refused %d requests: %q", len(errs), errs)
 	}
 	step("done")
 }
@@ -643,5 +683,66 @@ func checkNothingElse(t *testing.T, hook *inbox, expected map[alertKey]wantAlert
 				t.Errorf("the webhook received %s %s, which should stay quiet: %v %v", a.Status, k, a.Labels, a.Annotations)
 			}
 		}
+	}
+}
+
+// withWeCom adds to the test's Alertmanager configuration at path the WeCom
+// receiver of deploy/alertmanager.yml, with its api_url pointed at the stand-in
+// and the shipped template, routed for pages beside the webhook (continue:
+// true), so that the webhook still receives every alert.
+func withWeCom(t *testing.T, path, apiURL string, w *wecom) {
+	t.Helper()
+	const shipped = "../deploy/alertmanager.yml"
+	var deploy struct {
+		Templates []string `yaml:"templates"`
+		Receivers []struct {
+			Name          string           `yaml:"name"`
+			WechatConfigs []map[string]any `yaml:"wechat_configs"`
+		} `yaml:"receivers"`
+	}
+	decodeYAML(t, shipped, &deploy)
+	var receiver map[string]any
+	for _, r := range deploy.Receivers {
+		if r.Name == "wecom" && len(r.WechatConfigs) == 1 {
+			receiver = r.WechatConfigs[0]
+		}
+	}
+	if receiver == nil {
+		t.Fatalf("%s has no receiver wecom with one wechat_configs entry", shipped)
+	}
+	var templates []string
+	for _, tmpl := range deploy.Templates {
+		abs, err := filepath.Abs(filepath.Join(filepath.Dir(shipped), tmpl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		templates = append(templates, abs)
+	}
+	if len(templates) == 0 {
+		t.Fatalf("%s loads no template", shipped)
+	}
+	receiver["api_url"] = apiURL + "/cgi-bin/"
+	receiver["api_secret"] = w.secret
+	w.corpID, _ = receiver["corp_id"].(string)
+
+	var c map[string]any
+	decodeYAML(t, path, &c)
+	c["templates"] = templates
+	route, _ := c["route"].(map[string]any)
+	if route == nil {
+		t.Fatalf("%s has no route", path)
+	}
+	route["routes"] = []any{
+		map[string]any{"receiver": "wecom", "matchers": []string{`severity="page"`}, "continue": true},
+		map[string]any{"receiver": route["receiver"]},
+	}
+	receivers, _ := c["receivers"].([]any)
+	c["receivers"] = append(receivers, map[string]any{"name": "wecom", "wechat_configs": []any{receiver}})
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
