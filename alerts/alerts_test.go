@@ -203,7 +203,7 @@ func TestPromtoolCheckConfig(t *testing.T) {
 			continue
 		}
 		found = true
-		// The rules expect the daemon's job label as exported_job.
+		// Any label of the daemon's that collides must not win over the target's.
 		if sc.HonorLabels {
 			t.Error("job icpmon: honor_labels must stay false")
 		}

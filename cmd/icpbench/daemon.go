@@ -862,13 +862,13 @@ func (m *metricsClient) jobRuns(ctx context.Context) (map[string]int, map[string
 	}
 	runs, took := map[string]int{}, map[string]time.Duration{}
 	err = eachLine(gz, func(line []byte) bool {
-		if rest, ok := bytes.CutPrefix(line, []byte(`icpmon_job_duration_seconds_count{job="`)); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte(`icpmon_job_duration_seconds_count{job_name="`)); ok {
 			if job, v, ok := bytes.Cut(rest, []byte(`"} `)); ok {
 				f, _ := strconv.ParseFloat(string(v), 64)
 				runs[string(job)] = int(f)
 			}
 		}
-		if rest, ok := bytes.CutPrefix(line, []byte(`icpmon_job_duration_seconds_sum{job="`)); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte(`icpmon_job_duration_seconds_sum{job_name="`)); ok {
 			if job, v, ok := bytes.Cut(rest, []byte(`"} `)); ok {
 				f, _ := strconv.ParseFloat(string(v), 64)
 				took[string(job)] = time.Duration(f * float64(time.Second))
@@ -885,7 +885,7 @@ func (m *metricsClient) jobRuns(ctx context.Context) (map[string]int, map[string
 func (d *daemon) jobRun(ctx context.Context, job string, limit time.Duration) (time.Duration, error) {
 	m := newMetricsClient(d.base)
 	defer m.close()
-	sum, cnt := []byte(fmt.Sprintf("icpmon_job_duration_seconds_sum{job=%q} ", job)), []byte(fmt.Sprintf("icpmon_job_duration_seconds_count{job=%q} ", job))
+	sum, cnt := []byte(fmt.Sprintf("icpmon_job_duration_seconds_sum{job_name=%q} ", job)), []byte(fmt.Sprintf("icpmon_job_duration_seconds_count{job_name=%q} ", job))
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():

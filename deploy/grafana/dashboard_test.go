@@ -294,9 +294,9 @@ metrics:
 		body := get(t, client, base+"/metrics")
 		var missing []string
 		for _, want := range []string{
-			`icpmon_job_last_success_timestamp_seconds{job="review"}`,
-			`icpmon_job_last_success_timestamp_seconds{job="query"}`,
-			`icpmon_job_last_success_timestamp_seconds{job="reach"}`,
+			`icpmon_job_last_success_timestamp_seconds{job_name="review"}`,
+			`icpmon_job_last_success_timestamp_seconds{job_name="query"}`,
+			`icpmon_job_last_success_timestamp_seconds{job_name="reach"}`,
 			`icpmon_filing_record_present{id="approved"} 1`,
 			`icpmon_site_reachable{domain="` + approvedDomain + `",id="approved",scheme="http"} 1`,
 		} {
@@ -406,14 +406,14 @@ scrape_configs:
 			}
 			switch key {
 			case "Time since last job success/A":
-				// The daemon's job label arrives as exported_job.
+				// The daemon names its jobs in job_name.
 				var jobs []string
 				for _, s := range res {
-					jobs = append(jobs, s.Metric["exported_job"])
+					jobs = append(jobs, s.Metric["job_name"])
 				}
 				sort.Strings(jobs)
 				if !slices.Equal(jobs, []string{"query", "reach", "review"}) {
-					t.Errorf("%s: exported_job values %q, want query, reach, review", key, jobs)
+					t.Errorf("%s: job_name values %q, want query, reach, review", key, jobs)
 				}
 			case "Websites still served after approval/A":
 				if len(res) != 1 || res[0].Metric["domain"] != approvedDomain || res[0].Metric["licence"] != approvedLicence {

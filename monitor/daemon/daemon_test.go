@@ -69,7 +69,7 @@ func TestServeTracksReviewDeadlines(t *testing.T) {
 		_, mfs := d.scrape()
 		var missing []string
 		for _, job := range []string{"review", "query", "reach"} {
-			if _, ok := value(mfs, "icpmon_job_last_success_timestamp_seconds", "job", job); !ok {
+			if _, ok := value(mfs, "icpmon_job_last_success_timestamp_seconds", "job_name", job); !ok {
 				missing = append(missing, "a success of "+job)
 			}
 		}
@@ -156,14 +156,14 @@ icpmon_cancellation_reapply_ready{id="overdue"} 0
 icpmon_cancellation_reapply_ready{id="zhejiang"} 0
 # HELP icpmon_job_last_success_timestamp_seconds When the job last finished without error; absent until it has.
 # TYPE icpmon_job_last_success_timestamp_seconds gauge
-icpmon_job_last_success_timestamp_seconds{job="query"} %[6]d
-icpmon_job_last_success_timestamp_seconds{job="reach"} %[6]d
-icpmon_job_last_success_timestamp_seconds{job="review"} %[6]d
+icpmon_job_last_success_timestamp_seconds{job_name="query"} %[6]d
+icpmon_job_last_success_timestamp_seconds{job_name="reach"} %[6]d
+icpmon_job_last_success_timestamp_seconds{job_name="review"} %[6]d
 # HELP icpmon_job_interval_seconds The job's scheduled period: the @every duration, or the gap between its next two runs.
 # TYPE icpmon_job_interval_seconds gauge
-icpmon_job_interval_seconds{job="query"} 21600
-icpmon_job_interval_seconds{job="reach"} 3600
-icpmon_job_interval_seconds{job="review"} 3600
+icpmon_job_interval_seconds{job_name="query"} 21600
+icpmon_job_interval_seconds{job_name="reach"} 3600
+icpmon_job_interval_seconds{job_name="review"} 3600
 # HELP icpmon_redis_up 1 when the last Redis round trip worked, 0 when it failed.
 # TYPE icpmon_redis_up gauge
 icpmon_redis_up 1
@@ -327,7 +327,7 @@ func TestRedisDownAtStart(t *testing.T) {
 	d := start(t, Options{ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1s", "")}, "http", nil)
 	eventually(t, "the failed start-up review is recorded", func() (bool, string) {
 		_, mfs := d.scrape()
-		runs, _ := value(mfs, "icpmon_job_duration_seconds", "job", "review")
+		runs, _ := value(mfs, "icpmon_job_duration_seconds", "job_name", "review")
 		return runs >= 1, ""
 	})
 	code, body := d.get("/-/ready")
@@ -341,7 +341,7 @@ func TestRedisDownAtStart(t *testing.T) {
 	if up, ok := value(mfs, "icpmon_redis_up"); !ok || up != 0 {
 		t.Errorf("icpmon_redis_up = %v (present %v), want 0", up, ok)
 	}
-	if _, ok := value(mfs, "icpmon_job_last_success_timestamp_seconds", "job", "review"); ok {
+	if _, ok := value(mfs, "icpmon_job_last_success_timestamp_seconds", "job_name", "review"); ok {
 		t.Error("a review that never succeeded has a last success")
 	}
 	if _, ok := mfs["icpmon_cancellations"]; ok {

@@ -158,7 +158,7 @@ func TestReloadKeepsRedisWhenTheNewSettingsFail(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		_, mfs := d.scrape()
-		if v, _ := value(mfs, "icpmon_job_interval_seconds", "job", "review"); v != 3600 {
+		if v, _ := value(mfs, "icpmon_job_interval_seconds", "job_name", "review"); v != 3600 {
 			t.Errorf("%s: review interval %v, want the old 3600", c.name, v)
 		}
 	}

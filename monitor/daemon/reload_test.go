@@ -21,7 +21,7 @@ func TestReload(t *testing.T) {
 	d := start(t, Options{ConfigFile: cfg, Reloads: reloads}, "http", nil)
 	interval := func() float64 {
 		_, mfs := d.scrape()
-		v, _ := value(mfs, "icpmon_job_interval_seconds", "job", "review")
+		v, _ := value(mfs, "icpmon_job_interval_seconds", "job_name", "review")
 		return v
 	}
 	reloadOK := func() float64 {

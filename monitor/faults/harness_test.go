@@ -432,7 +432,7 @@ func (d *running) redisState(up bool) {
 func (d *running) jobSucceededSince(job string, since time.Time) {
 	d.t.Helper()
 	eventually(d.t, "a "+job+" run succeeds after "+since.Format(time.TimeOnly), func() (bool, string) {
-		v, ok := d.metric("icpmon_job_last_success_timestamp_seconds", "job", job)
+		v, ok := d.metric("icpmon_job_last_success_timestamp_seconds", "job_name", job)
 		return ok && v >= float64(since.UnixMilli())/1000, fmt.Sprintf("last success %v (%v)", v, ok)
 	})
 }

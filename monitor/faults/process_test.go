@@ -412,7 +412,7 @@ func TestSIGHUPWithBrokenConfig(t *testing.T) {
 		// The old configuration keeps running its jobs.
 		since := time.Now()
 		eventually(t, "a review succeeds after the failed reload", func() (bool, string) {
-			v, ok := p.metric("icpmon_job_last_success_timestamp_seconds", "job", "review")
+			v, ok := p.metric("icpmon_job_last_success_timestamp_seconds", "job_name", "review")
 			return ok && v >= float64(since.UnixMilli())/1000, fmt.Sprint(v)
 		})
 		t.Logf("%s: reload refused, old configuration running", b.name)

@@ -94,7 +94,7 @@ func TestWebFloodLeavesDescriptorsForTheJobs(t *testing.T) {
 	// The rest of the daemon went on: Redis answers, the review job runs.
 	since := time.Now()
 	eventually(t, "a review succeeds after the flood", func() (bool, string) {
-		v, ok := p.metric("icpmon_job_last_success_timestamp_seconds", "job", "review")
+		v, ok := p.metric("icpmon_job_last_success_timestamp_seconds", "job_name", "review")
 		return ok && v >= float64(since.UnixMilli())/1000, fmt.Sprint(v)
 	})
 	if v, _ := p.metric("icpmon_redis_up"); v != 1 {

@@ -272,7 +272,7 @@ icpmon_config_last_reload_successful 0
 icpmon_config_last_reload_success_timestamp_seconds 1.7e+09
 # HELP icpmon_job_interval_seconds The job's scheduled period: the @every duration, or the gap between its next two runs.
 # TYPE icpmon_job_interval_seconds gauge
-icpmon_job_interval_seconds{job="review"} 300
+icpmon_job_interval_seconds{job_name="review"} 300
 `, float64(time.Date(2027, 1, 1, 0, 0, 0, 0, calendar.China).Unix())))
 	names := []string{"icpmon_query_requests_total", "icpmon_query_canary_ok", "icpmon_redis_up",
 		"icpmon_calendar_covered_until_timestamp_seconds", "icpmon_config_last_reload_successful",
@@ -305,7 +305,7 @@ icpmon_query_captcha_total{provider="miit",result="solved"} 0
 	if err := testutil.CollectAndCompare(s.Jobs.lastSuccess, strings.NewReader(`
 # HELP icpmon_job_last_success_timestamp_seconds When the job last finished without error; absent until it has.
 # TYPE icpmon_job_last_success_timestamp_seconds gauge
-icpmon_job_last_success_timestamp_seconds{job="review"} 1.7000004e+09
+icpmon_job_last_success_timestamp_seconds{job_name="review"} 1.7000004e+09
 `)); err != nil {
 		t.Error(err)
 	}
