@@ -190,14 +190,6 @@ func (r Rules) Shown(c *cancellation.Cancellation, now time.Time) bool {
 	return false
 }
 
-// stillShown is Shown for a computed standing, whose probes live in Sites.
-func (r Rules) stillShown(s *Standing, now time.Time) bool {
-	if s.Status == cancellation.Cleared {
-		return len(s.Sites) > 0 || !s.ClearedAt.Before(now.Add(-r.ClearedRetention))
-	}
-	return s.Status.Active()
-}
-
 // sites keeps the latest probe per domain and scheme. A site counts as
 // reachable only on a probe made after the grace following approval: a
 // website served before then, or known only from an older probe, proves no

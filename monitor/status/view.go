@@ -219,13 +219,13 @@ func (v *View) advance(now time.Time) {
 		v.day = today
 		for id, s := range v.byID {
 			if s.Status == cancellation.Pending {
-				v.byID[id] = v.rules.Of(s.Cancellation, now)
+				v.byID[id] = v.rules.Of(s.document(), now)
 				v.changed, v.stateChanged = true, true
 			}
 		}
 	}
 	for id := range v.cleared {
-		if !v.rules.stillShown(v.byID[id], now) {
+		if c := v.byID[id].document(); !v.rules.Shown(&c, now) {
 			v.drop(id)
 		}
 	}
@@ -239,8 +239,7 @@ func (v *View) SetRules(r Rules, now time.Time) {
 	v.rules = r
 	v.day = calendar.DateOf(now)
 	for id, s := range v.byID {
-		c := s.Cancellation
-		c.Probes = probesOf(s.Sites)
+		c := s.document()
 		if !r.Shown(&c, now) {
 			v.drop(id)
 			continue
@@ -250,16 +249,18 @@ func (v *View) SetRules(r Rules, now time.Time) {
 	v.changed, v.stateChanged = true, true
 }
 
-// probesOf gives back the latest probes a standing was computed from.
-func probesOf(sites []Site) []cancellation.Probe {
-	if len(sites) == 0 {
-		return nil
+// document gives back the cancellation s was computed from, as far as a
+// standing keeps it: its latest probes from Sites. Rules.Of and Rules.Shown
+// take it again when the day or the rules change.
+func (s *Standing) document() cancellation.Cancellation {
+	c := s.Cancellation
+	if len(s.Sites) > 0 {
+		c.Probes = make([]cancellation.Probe, len(s.Sites))
+		for i, site := range s.Sites {
+			c.Probes[i] = site.Probe
+		}
 	}
-	out := make([]cancellation.Probe, len(sites))
-	for i, s := range sites {
-		out[i] = s.Probe
-	}
-	return out
+	return c
 }
 
 // Pending reports a change not yet in a snapshot.
