@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
 )
@@ -51,7 +49,12 @@ func BenchmarkView100k(b *testing.B) {
 	if err := st.AddMany(ctx, cs, "operator:bench"); err != nil {
 		b.Fatal(err)
 	}
-	d := benchDaemon(b, st)
+	cal, err := calendar.Load(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := config.Default()
+	d := viewDaemon(b, source{store: st, cal: cal, cfg: &cfg}, fixedNow)
 	if err := d.follow(ctx); err != nil { // adopt and load
 		b.Fatal(err)
 	}
@@ -96,23 +99,6 @@ func BenchmarkView100k(b *testing.B) {
 			b.Fatalf("the view shows note %q after change %d", got, i)
 		}
 	})
-}
-
-// benchDaemon is a daemon with one generation over st, whose follower
-// blocks only briefly on the notices.
-func benchDaemon(b testing.TB, st *store.Store) *daemon {
-	cal, err := calendar.Load(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := config.Default()
-	d := &daemon{o: Options{Now: func() time.Time { return fixedNow }, ResyncInterval: 24 * time.Hour},
-		log: slog.New(slog.DiscardHandler), metrics: metrics.NewSet()}
-	d.gen.Store(&generation{cfg: &cfg, cal: cal, conn: &conn{store: st, refs: 1}})
-	d.live = newLive()
-	d.live.wait = time.Millisecond
-	d.live.turned()
-	return d
 }
 
 // cpu runs fn b.N times and reports the process's CPU per run.

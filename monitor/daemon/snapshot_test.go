@@ -3,12 +3,14 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
@@ -55,10 +57,7 @@ func TestTake(t *testing.T) {
 	}
 	src := source{store: st, cal: cal, cfg: &cfg}
 
-	s, err := take(ctx, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := take(t, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention))
 	byID := map[string]*status.Standing{}
 	var order []string
 	for _, tr := range s.Tracked {
@@ -100,10 +99,7 @@ func TestTake(t *testing.T) {
 	}
 
 	// Past the retention the cleared one leaves the per-cancellation series.
-	s, err = take(ctx, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention+time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = take(t, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention+time.Second))
 	if len(s.Tracked) != 2 {
 		t.Errorf("%d tracked past the retention, want the 2 active ones", len(s.Tracked))
 	}
@@ -119,18 +115,25 @@ type source struct {
 	cfg   *config.Config
 }
 
-// take loads a view of src at now as the follower does, and snapshots it.
-func take(ctx context.Context, src source, now time.Time) (*status.Snapshot, error) {
-	cs, err := src.store.List(ctx, store.Filter{Statuses: []cancellation.Status{cancellation.Pending, cancellation.Approved, cancellation.Cleared}})
-	if err != nil {
-		return nil, err
+// take loads a view of src at now with the daemon's own follower, and
+// returns what it published.
+func take(t testing.TB, src source, now time.Time) *status.Snapshot {
+	t.Helper()
+	d := viewDaemon(t, src, now)
+	if err := d.follow(context.Background()); err != nil { // adopt, load, publish
+		t.Fatal(err)
 	}
-	counts, err := src.store.Counts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v := status.NewView(status.RulesOf(src.cfg, src.cal))
-	v.Load(cs, status.CountsOf(counts), now)
-	s, _ := v.Snapshot(now)
-	return s, nil
+	return d.expo.Snapshot()
+}
+
+// viewDaemon is a daemon with one generation over src whose clock says now
+// and whose follower blocks only briefly on the notices; no loop runs.
+func viewDaemon(t testing.TB, src source, now time.Time) *daemon {
+	d := &daemon{o: Options{Now: func() time.Time { return now }, ResyncInterval: 24 * time.Hour},
+		log: slog.New(slog.DiscardHandler), metrics: metrics.NewSet()}
+	d.gen.Store(&generation{cfg: src.cfg, cal: src.cal, conn: &conn{store: src.store, refs: 1}})
+	d.live = newLive()
+	d.live.wait = time.Millisecond
+	d.live.turned()
+	return d
 }

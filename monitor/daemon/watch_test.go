@@ -225,10 +225,7 @@ func TestTakeShowsWatchedClearedSites(t *testing.T) {
 			t.Fatalf("add %s: %v", c.ID, err)
 		}
 	}
-	s, err := take(ctx, source{store: st, cal: cal, cfg: &cfg}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := take(t, source{store: st, cal: cal, cfg: &cfg}, now)
 	got := map[string][]string{}
 	for _, tr := range s.Tracked {
 		got[tr.ID] = []string{}
