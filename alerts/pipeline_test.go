@@ -17,9 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // The rule copy's durations: the least that TestAlertsFollowConventions asks
@@ -82,7 +82,7 @@ func TestPipeline(t *testing.T) {
 	step("icpmon built")
 
 	rs := redistest.Start(t)
-	sim := miitsim.New(miitsim.Options{})
+	sim := miittest.New(miittest.Options{})
 	t.Cleanup(sim.Close)
 	// The canary, and the record of every cancellation: a filing stays listed
 	// until MIIT removes it. With query.confirmations 1, a missing record would

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // The relay counts a request, or a whole pipeline, as one round trip.

@@ -15,7 +15,7 @@ import (
 )
 
 // redisServer is a private redis-server on a free loopback port, without
-// persistence, as the tests start it (monitor/redistest).
+// persistence, as the tests start it (monitor/testing/redistest).
 type redisServer struct {
 	proc   *process
 	addr   string

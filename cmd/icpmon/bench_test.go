@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // importCSV writes n cancellations as an import file: websites and, one in

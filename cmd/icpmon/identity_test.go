@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // A store first filled by the CLI gets its identity then, so that a daemon

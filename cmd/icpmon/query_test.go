@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // queryConfig writes a config whose providers are the simulator (miit) and,
@@ -31,9 +31,9 @@ func queryConfig(t *testing.T, providers, miitURL, htmlURL string) string {
 `, providers, miitURL, htmlURL+"/search?q={query}"))
 }
 
-func querySim(t *testing.T) *miitsim.Server {
+func querySim(t *testing.T) *miittest.Server {
 	t.Helper()
-	sim := miitsim.New(miitsim.Options{Seed: 11})
+	sim := miittest.New(miittest.Options{Seed: 11})
 	t.Cleanup(sim.Close)
 	sim.AddRecord(scraper.Record{Licence: "京ICP备10046444号-9", MainLicence: "京ICP备10046444号", Domain: "mi.cn", ServiceType: 1})
 	sim.AddRecord(scraper.Record{Licence: "京ICP备12345678号-1", MainLicence: "京ICP备12345678号", Domain: "a.example.com", ServiceType: 1})
@@ -56,7 +56,7 @@ func TestQueryExitCodes(t *testing.T) {
 
 	// A silent ban: every query answers a normal-looking empty list, the
 	// canary's too. That is unknown, never "no record".
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultSilentEmpty, Count: 1000})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultSilentEmpty, Count: 1000})
 	r = icpmon(t, "query", "京ICP备12345678号-1", "--config", cfg, "--debug")
 	if r.code != exitUnknown || !strings.Contains(r.stdout, string(scraper.SilentBanSuspected)) {
 		t.Fatalf("silent ban: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -98,7 +98,7 @@ func TestQueryOfASiteOnAnotherPage(t *testing.T) {
 // miit refuses every captcha; html answers: the fallback's answer, named.
 func TestQueryFallsBack(t *testing.T) {
 	sim := querySim(t)
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused, Count: 1000})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused, Count: 1000})
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("q")
 		if q == "京ICP备10046444号" {

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // lockedBuffer is stderr shared between the daemon and the test.
@@ -50,7 +50,7 @@ func TestServe(t *testing.T) {
 	// Everything the jobs reach is local: a MIIT simulator that holds the
 	// canary and the licence tracked below, and a web server standing in for
 	// the tracked domain (pending, so not probed; mapped all the same).
-	miit := miitsim.New(miitsim.Options{Seed: 1})
+	miit := miittest.New(miittest.Options{Seed: 1})
 	t.Cleanup(miit.Close)
 	miit.AddRecord(scraper.Record{Licence: "京ICP备10046444号-1", Domain: "canary.example.cn"})
 	miit.AddRecord(scraper.Record{Licence: "京ICP备12345678号-1", Domain: "example.com"})

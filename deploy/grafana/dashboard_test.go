@@ -35,10 +35,10 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/daemon"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 const dashboardFile = "icpmon.json"
@@ -239,7 +239,7 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 	}
 
 	// Outside the daemon: the MIIT simulator and the approved site.
-	sim := miitsim.New(miitsim.Options{Seed: 1})
+	sim := miittest.New(miittest.Options{Seed: 1})
 	t.Cleanup(sim.Close)
 	for _, r := range []scraper.Record{
 		{Licence: canary + "-1", Domain: "canary.example.cn", UnitName: "金丝雀科技有限公司"},

@@ -35,7 +35,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // TestMain quiets go-redis's process-wide logger: the outage tests make it
@@ -236,14 +236,14 @@ const canary = "京ICP备10046444号"
 // websites of the seeded domains for the reach job (reach.resolve sends
 // every one of them to a local server, so no name is ever looked up).
 type outside struct {
-	miit    *miitsim.Server
+	miit    *miittest.Server
 	caFile  string            // reach.ca_file: the certificate of the https sites
 	resolve map[string]string // reach.resolve
 }
 
 func newOutside(t *testing.T) *outside {
 	t.Helper()
-	sim := miitsim.New(miitsim.Options{Seed: 1})
+	sim := miittest.New(miittest.Options{Seed: 1})
 	t.Cleanup(sim.Close)
 	// Still on file: the canary, the two pending cancellations' licences and
 	// another website of the approved one's subject (its own -2 is gone).

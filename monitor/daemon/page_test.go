@@ -8,8 +8,8 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/status"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 func TestTook(t *testing.T) {

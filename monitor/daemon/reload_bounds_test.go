@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // A build stuck in a read (a FIFO as the config file, a hung mount) is

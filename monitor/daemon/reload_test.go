@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 func TestReload(t *testing.T) {

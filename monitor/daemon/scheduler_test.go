@@ -13,7 +13,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // built is a daemon with its configuration in force but nothing started,

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // TestStoreLost empties the store under a running daemon: the daemon keeps

@@ -23,10 +23,10 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/prober"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // Issue 12, case 5: a website approved, then cleared by the query job, and
@@ -53,7 +53,7 @@ func TestClearedSiteStillServedPages(t *testing.T) {
 
 	// MIIT holds the canary and nothing of the subject: with one
 	// confirmation the first sweep clears the cancellation.
-	sim := miitsim.New(miitsim.Options{Seed: 1})
+	sim := miittest.New(miittest.Options{Seed: 1})
 	t.Cleanup(sim.Close)
 	sim.AddRecord(scraper.Record{Licence: canary + "-1", Domain: "canary.example.cn", UnitName: "金丝雀科技有限公司"})
 

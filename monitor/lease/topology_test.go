@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // Two replicas share a real three-master cluster, each with its own client

@@ -11,8 +11,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // The probe history lives in a key of its own, bounded however many runs

@@ -27,8 +27,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // watch is reach.watch_after_clear in these tests.

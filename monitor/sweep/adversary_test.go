@@ -17,7 +17,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/htmlpage"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 	"github.com/icpmon/icpmon/scraper/ymicp"
 )
 
@@ -198,7 +198,7 @@ func TestSimulatedRateTriggeredBan(t *testing.T) {
 	// A sweep: the canary, six lookups (four filed, two gone), the canary
 	// that vouches for the two absences: eight queries.
 	for after := 1; after <= 7; after++ {
-		w := newWorldWith(t, miitsim.Options{Seed: uint64(after), SilentBanAfter: after, SilentBanWindow: time.Hour, SilentBanFor: time.Hour})
+		w := newWorldWith(t, miittest.Options{Seed: uint64(after), SilentBanAfter: after, SilentBanWindow: time.Hour, SilentBanFor: time.Hour})
 		var filed []string
 		for _, l := range []string{"京ICP备12345678号-1", "沪ICP备2024000001号-1", "粤ICP备2025000003号-2", "苏ICP备2025000002号-1"} {
 			w.file(l, "")
@@ -226,7 +226,7 @@ func TestSimulatedRateBan(t *testing.T) {
 		w.file(l, "")
 		ids = append(ids, w.track(cancellation.KindWebsite, l))
 	}
-	w.sim.Inject(miitsim.Fault{Kind: miitsim.FaultSilentEmpty, Count: 1000})
+	w.sim.Inject(miittest.Fault{Kind: miittest.FaultSilentEmpty, Count: 1000})
 	for range 4 {
 		w.run()
 	}
@@ -242,7 +242,7 @@ func TestFallbackToTheNextProvider(t *testing.T) {
 	f.add("京ICP备12345678号-1", "a.example.com")
 	w.file("京ICP备12345678号-1", "a.example.com")
 	id := w.track(cancellation.KindWebsite, "京ICP备12345678号-1")
-	w.sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused, Count: 100000})
+	w.sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused, Count: 100000})
 	w.use(100, mustMIIT(t, w.sim), ymicpService(t, f.search))
 
 	w.run()

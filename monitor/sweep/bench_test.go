@@ -12,11 +12,11 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/sweep"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // BenchmarkSweep10k is one query sweep of 10,000 website cancellations under
@@ -35,7 +35,7 @@ func BenchmarkSweep10k(b *testing.B) {
 	rs := redistest.Start(b)
 	rdb := rs.Client(b)
 	st := store.New(rdb, "bench")
-	sim := miitsim.New(miitsim.Options{Seed: 7})
+	sim := miittest.New(miittest.Options{Seed: 7})
 	b.Cleanup(sim.Close)
 	sim.AddRecord(scraper.Record{Licence: canaryLicen + "-1", Domain: "canary.example.cn", UnitName: "某公司"})
 
@@ -86,7 +86,7 @@ func BenchmarkSweep10k(b *testing.B) {
 		if err := st.AddMany(b.Context(), fresh, "operator:bench"); err != nil {
 			b.Fatal(err)
 		}
-		before := sim.Requests()[miitsim.Query]
+		before := sim.Requests()[miittest.Query]
 		runtime.ReadMemStats(&mem)
 		mallocs -= mem.Mallocs
 		b.StartTimer()
@@ -96,7 +96,7 @@ func BenchmarkSweep10k(b *testing.B) {
 		b.StopTimer()
 		runtime.ReadMemStats(&mem)
 		mallocs += mem.Mallocs
-		sent := sim.Requests()[miitsim.Query] - before
+		sent := sim.Requests()[miittest.Query] - before
 		if sent != subjects+1 {
 			b.Fatalf("the sweep sent %d queries for %d subjects and the canary, want one each", sent, subjects)
 		}

@@ -10,13 +10,13 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/lookup"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/sweep"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
 	"github.com/icpmon/icpmon/scraper/miit"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 const canary = "京ICP备10046444号"
@@ -42,7 +42,7 @@ func (r *counter) SetCanary(ok bool) {
 
 type world struct {
 	t     *testing.T
-	sim   *miitsim.Server
+	sim   *miittest.Server
 	store *store.Store
 	rec   *counter
 	sweep *sweep.Sweep
@@ -51,14 +51,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	return newWorldWith(t, miitsim.Options{Seed: 7})
+	return newWorldWith(t, miittest.Options{Seed: 7})
 }
 
 // newWorldWith is newWorld with a simulator configured by opts.
-func newWorldWith(t *testing.T, opts miitsim.Options) *world {
+func newWorldWith(t *testing.T, opts miittest.Options) *world {
 	t.Helper()
 	rs := redistest.Start(t)
-	sim := miitsim.New(opts)
+	sim := miittest.New(opts)
 	t.Cleanup(sim.Close)
 	w := &world{t: t, sim: sim, store: store.New(rs.Client(t), "sweeptest"), rec: &counter{lookups: map[string]int{}},
 		now: time.Date(2026, 11, 20, 10, 0, 0, 0, calendar.China)}
@@ -168,7 +168,7 @@ func TestOneSweepCountsOneAbsence(t *testing.T) {
 	a := w.track(cancellation.KindWebsite, "沪ICP备2024000001号-1")
 	b := w.track(cancellation.KindWebsite, "沪ICP备2024000001号-2")
 	w.run()
-	if got := w.sim.Requests()[miitsim.Query]; got != 3 {
+	if got := w.sim.Requests()[miittest.Query]; got != 3 {
 		t.Errorf("query requests = %d, want 3 (canary, one subject, the canary that vouches for its absence)", got)
 	}
 	for _, id := range []string{a, b} {
@@ -210,10 +210,10 @@ func TestAccessCancellationIsNotClearedByAbsence(t *testing.T) {
 // Every failure the simulator can produce, on every sweep, must leave every
 // status as it was and record no absence.
 func TestFailuresNeverChangeAStatus(t *testing.T) {
-	faults := []miitsim.FaultKind{
-		miitsim.FaultWAF, miitsim.FaultJSChallenge, miitsim.FaultRateLimit, miitsim.FaultServerError,
-		miitsim.FaultUnsupportedMedia, miitsim.FaultTokenExpired, miitsim.FaultCaptchaRefused,
-		miitsim.FaultEmptyBody, miitsim.FaultTruncated, miitsim.FaultGarbage, miitsim.FaultSilentEmpty,
+	faults := []miittest.FaultKind{
+		miittest.FaultWAF, miittest.FaultJSChallenge, miittest.FaultRateLimit, miittest.FaultServerError,
+		miittest.FaultUnsupportedMedia, miittest.FaultTokenExpired, miittest.FaultCaptchaRefused,
+		miittest.FaultEmptyBody, miittest.FaultTruncated, miittest.FaultGarbage, miittest.FaultSilentEmpty,
 	}
 	for _, f := range faults {
 		t.Run(string(f), func(t *testing.T) {
@@ -223,7 +223,7 @@ func TestFailuresNeverChangeAStatus(t *testing.T) {
 			w.run() // a definite present first
 			w.sim.DeleteLicence("京ICP备12345678号-1")
 			gone := w.track(cancellation.KindWebsite, "浙ICP备23456789号-1")
-			w.sim.Inject(miitsim.Fault{Kind: f, Count: 1000})
+			w.sim.Inject(miittest.Fault{Kind: f, Count: 1000})
 			for range 3 {
 				w.run()
 			}
@@ -263,7 +263,7 @@ func TestBudgetLooksUpTheMostUrgentFirst(t *testing.T) {
 	}
 }
 
-func mustMIIT(t *testing.T, sim *miitsim.Server) scraper.Provider {
+func mustMIIT(t *testing.T, sim *miittest.Server) scraper.Provider {
 	t.Helper()
 	p, err := miit.New(miit.Options{BaseURL: sim.URL, Timeout: 20 * time.Second, Solver: captcha.Slider{}})
 	if err != nil {

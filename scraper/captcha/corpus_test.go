@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/scraper/captcha"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // The corpus: captchas drawn by the simulator in every variant class the
@@ -26,7 +26,7 @@ import (
 // corpusClass is one kind of captcha: draw picks each puzzle's look.
 type corpusClass struct {
 	name string
-	draw func(r *rand.Rand) miitsim.Variant
+	draw func(r *rand.Rand) miittest.Variant
 }
 
 // flatColours fill flat gaps: the 2026 grey, light and dark greys, a blue
@@ -48,9 +48,9 @@ func pick[T any](r *rand.Rand, v []T) T { return v[r.IntN(len(v))] }
 
 // anyLook draws every knob: a margin of 0–6 px, a gap of 56–88 px, one of
 // styles and a colour that suits it.
-func anyLook(r *rand.Rand, styles ...miitsim.GapStyle) miitsim.Variant {
-	v := miitsim.Variant{Margin: r.IntN(7), Gap: 56 + r.IntN(33), Style: pick(r, styles)}
-	if v.Style == miitsim.GapFlat || v.Style == miitsim.GapNoisyFlat {
+func anyLook(r *rand.Rand, styles ...miittest.GapStyle) miittest.Variant {
+	v := miittest.Variant{Margin: r.IntN(7), Gap: 56 + r.IntN(33), Style: pick(r, styles)}
+	if v.Style == miittest.GapFlat || v.Style == miittest.GapNoisyFlat {
 		v.Colour = pick(r, flatColours())
 	} else {
 		v.Colour = pick(r, shadeColours())
@@ -59,22 +59,22 @@ func anyLook(r *rand.Rand, styles ...miitsim.GapStyle) miitsim.Variant {
 }
 
 func corpusClasses() []corpusClass {
-	all := miitsim.GapStyles()
+	all := miittest.GapStyles()
 	return []corpusClass{
-		{"flat-2026", func(*rand.Rand) miitsim.Variant { return miitsim.Variant{} }},
-		{"flat-margin-0-6", func(r *rand.Rand) miitsim.Variant { return miitsim.Variant{Margin: r.IntN(7)} }},
-		{"flat-gap-56-88", func(r *rand.Rand) miitsim.Variant { return miitsim.Variant{Gap: 56 + r.IntN(33)} }},
-		{"flat-colours", func(r *rand.Rand) miitsim.Variant { return miitsim.Variant{Colour: pick(r, flatColours())} }},
-		{"flat-all-knobs", func(r *rand.Rand) miitsim.Variant { return anyLook(r, miitsim.GapFlat) }},
-		{"noisy-flat", func(r *rand.Rand) miitsim.Variant { return anyLook(r, miitsim.GapNoisyFlat) }},
-		{"darkened", func(r *rand.Rand) miitsim.Variant { return anyLook(r, miitsim.GapDarkened) }},
-		{"textured", func(r *rand.Rand) miitsim.Variant { return anyLook(r, miitsim.GapTextured) }},
-		{"hint-off-6", func(r *rand.Rand) miitsim.Variant {
+		{"flat-2026", func(*rand.Rand) miittest.Variant { return miittest.Variant{} }},
+		{"flat-margin-0-6", func(r *rand.Rand) miittest.Variant { return miittest.Variant{Margin: r.IntN(7)} }},
+		{"flat-gap-56-88", func(r *rand.Rand) miittest.Variant { return miittest.Variant{Gap: 56 + r.IntN(33)} }},
+		{"flat-colours", func(r *rand.Rand) miittest.Variant { return miittest.Variant{Colour: pick(r, flatColours())} }},
+		{"flat-all-knobs", func(r *rand.Rand) miittest.Variant { return anyLook(r, miittest.GapFlat) }},
+		{"noisy-flat", func(r *rand.Rand) miittest.Variant { return anyLook(r, miittest.GapNoisyFlat) }},
+		{"darkened", func(r *rand.Rand) miittest.Variant { return anyLook(r, miittest.GapDarkened) }},
+		{"textured", func(r *rand.Rand) miittest.Variant { return anyLook(r, miittest.GapTextured) }},
+		{"hint-off-6", func(r *rand.Rand) miittest.Variant {
 			v := anyLook(r, all...)
 			v.HeightOffset = r.IntN(13) - 6
 			return v
 		}},
-		{"no-hint", func(r *rand.Rand) miitsim.Variant {
+		{"no-hint", func(r *rand.Rand) miittest.Variant {
 			v := anyLook(r, all...)
 			v.HideHeight = true
 			return v
@@ -84,12 +84,12 @@ func corpusClasses() []corpusClass {
 
 // corpus draws n puzzles of class number k; the same k and n give the same
 // puzzles.
-func corpus(k int, c corpusClass, n int) ([]miitsim.Puzzle, []miitsim.Variant) {
-	puzzles, looks := make([]miitsim.Puzzle, n), make([]miitsim.Variant, n)
+func corpus(k int, c corpusClass, n int) ([]miittest.Puzzle, []miittest.Variant) {
+	puzzles, looks := make([]miittest.Puzzle, n), make([]miittest.Variant, n)
 	for i := range n {
 		r := rand.New(rand.NewPCG(uint64(k)+1, uint64(i))) // #nosec G404 -- a reproducible corpus
 		looks[i] = c.draw(r)
-		puzzles[i] = miitsim.GeneratePuzzle(looks[i], r.Uint64())
+		puzzles[i] = miittest.GeneratePuzzle(looks[i], r.Uint64())
 	}
 	return puzzles, looks
 }
@@ -103,14 +103,14 @@ const (
 	noGuess
 )
 
-func solve(p miitsim.Puzzle) (outcome, int, error) {
+func solve(p miittest.Puzzle) (outcome, int, error) {
 	x, err := captcha.Slider{}.Solve(context.Background(), captcha.Puzzle{Big: p.Big, Small: p.Small, Height: p.Height})
 	switch {
 	case errors.Is(err, captcha.ErrNoGuess):
 		return noGuess, 0, nil
 	case err != nil:
 		return 0, 0, err
-	case x < p.GapX-miitsim.DefaultTolerance || x > p.GapX+miitsim.DefaultTolerance:
+	case x < p.GapX-miittest.DefaultTolerance || x > p.GapX+miittest.DefaultTolerance:
 		return wrong, x, nil
 	}
 	return solved, x, nil
@@ -229,9 +229,9 @@ func TestSliderBlurredNeverWrong(t *testing.T) {
 	if raceDetector {
 		seeds = 2
 	}
-	for _, style := range miitsim.GapStyles() {
+	for _, style := range miittest.GapStyles() {
 		for seed := range seeds {
-			p := miitsim.GeneratePuzzle(miitsim.Variant{Style: style, Margin: int(seed % 7), Gap: 56 + 6*int(seed)}, seed+100)
+			p := miittest.GeneratePuzzle(miittest.Variant{Style: style, Margin: int(seed % 7), Gap: 56 + 6*int(seed)}, seed+100)
 			p.Big = blurred(t, p.Big)
 			if o, x, err := solve(p); err != nil || o == wrong {
 				t.Fatalf("%s, seed %d: Solve = %d, %v; gap at %d", style, seed, x, err, p.GapX)
@@ -241,7 +241,7 @@ func TestSliderBlurredNeverWrong(t *testing.T) {
 }
 
 func ExampleSlider() {
-	p := miitsim.GeneratePuzzle(miitsim.Variant{Style: miitsim.GapTextured, Margin: 4, Gap: 64}, 1)
+	p := miittest.GeneratePuzzle(miittest.Variant{Style: miittest.GapTextured, Margin: 4, Gap: 64}, 1)
 	x, err := captcha.Slider{}.Solve(context.Background(), captcha.Puzzle{Big: p.Big, Small: p.Small, Height: p.Height})
 	fmt.Println(err == nil && x >= p.GapX-3 && x <= p.GapX+3)
 	// Output: true

@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // BenchmarkLookup looks subjects up against the simulator with no rate
 // limit: the cost of one lookup (captcha image, slider solved, checkImage,
 // one query page) on this side and the simulator's.
 func BenchmarkLookup(b *testing.B) {
-	sim := newSim(b, miitsim.Options{})
+	sim := newSim(b, miittest.Options{})
 	const subjects = 50
 	for i := range subjects {
 		sim.AddRecord(scraper.Record{Licence: fmt.Sprintf("京ICP备%08d号-1", i), Domain: fmt.Sprintf("s%d.example.cn", i), UnitName: "某公司"})
@@ -30,7 +30,7 @@ func BenchmarkLookup(b *testing.B) {
 		}
 		n++
 	}
-	if q := sim.Requests()[miitsim.Query]; q != n {
+	if q := sim.Requests()[miittest.Query]; q != n {
 		b.Fatalf("%d query requests for %d subject lookups, want one each", q, n)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 func fixturePNG(t testing.TB, w, h int) []byte {
@@ -58,11 +58,11 @@ func TestDebugDirKeepsFailedCaptchas(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
-			sim := newSim(t, smallCaptcha(miitsim.Options{Now: clk.Now}))
+			sim := newSim(t, smallCaptcha(miittest.Options{Now: clk.Now}))
 			dir := filepath.Join(t.TempDir(), "debug", "miit") // created on the first failure
 			c := newClient(t, sim.URL, Options{Solver: tc.solver, DebugDir: dir, Now: clk.Now})
 			if tc.fault {
-				sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused})
+				sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
 			}
 			if _, err := c.Lookup(context.Background(), absent); scraper.ReasonOf(err) != scraper.CaptchaFailed {
 				t.Fatalf("err = %v, want captcha_failed", err)
@@ -112,7 +112,7 @@ func TestDebugDirKeepsFailedCaptchas(t *testing.T) {
 }
 
 func TestDebugDirSkipsSolvedCaptchas(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	dir := t.TempDir()
 	c := newClient(t, sim.URL, Options{DebugDir: dir})
 	lookup(t, c, absent)
@@ -124,12 +124,12 @@ func TestDebugDirSkipsSolvedCaptchas(t *testing.T) {
 func TestDebugDirUnsetWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir) // a relative path would land here
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	c := newClient(t, sim.URL, Options{})
 	if c.debug != nil {
 		t.Fatal("a debug directory without DebugDir")
 	}
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
 	if _, err := c.Lookup(context.Background(), absent); scraper.ReasonOf(err) != scraper.CaptchaFailed {
 		t.Fatalf("err = %v, want captcha_failed", err)
 	}
@@ -197,11 +197,11 @@ func TestDebugDirWriteFailureDoesNotFailTheLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged bytes.Buffer
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 1)
 	c := newClient(t, sim.URL, Options{DebugDir: notADir, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
 	if _, err := c.Lookup(context.Background(), subject); scraper.ReasonOf(err) != scraper.CaptchaFailed {
 		t.Fatalf("err = %v, want captcha_failed as without a debug dir", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 	"github.com/icpmon/icpmon/scraper/polite"
 )
 
@@ -37,11 +37,11 @@ type stage struct {
 const bigSubject = "京ICP备20260001号" // 30 records: two pages
 
 var stages = []stage{
-	{"auth", miitsim.Auth, 1, absent},
-	{"captcha image", miitsim.CaptchaImage, 1, absent},
-	{"checkImage", miitsim.CheckImage, 1, absent},
-	{"query page 1", miitsim.Query, 1, absent},
-	{"query page 2", miitsim.Query, 2, bigSubject},
+	{"auth", miittest.Auth, 1, absent},
+	{"captcha image", miittest.CaptchaImage, 1, absent},
+	{"checkImage", miittest.CheckImage, 1, absent},
+	{"query page 1", miittest.Query, 1, absent},
+	{"query page 2", miittest.Query, 2, bigSubject},
 }
 
 var failureFixtures = []failureFixture{
@@ -81,7 +81,7 @@ var failureFixtures = []failureFixture{
 
 // replacing serves the simulator, except that from the from-th request of
 // one endpoint on it answers with a fixture.
-func replacing(sim *miitsim.Server, st stage, status int, body []byte) http.Handler {
+func replacing(sim *miittest.Server, st stage, status int, body []byte) http.Handler {
 	var mu sync.Mutex
 	seen := 0
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,12 +124,12 @@ func TestEveryFailureFixtureOnEveryPath(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%s@%d/%s", fx.file, fx.status, st.name), func(t *testing.T) {
 				for _, wrapped := range []bool{false, true} {
-					sim := miitsim.New(smallCaptcha(miitsim.Options{Seed: 7}))
+					sim := miittest.New(smallCaptcha(miittest.Options{Seed: 7}))
 					t.Cleanup(sim.Close)
 					addSubject(sim, bigSubject, 30)
 					srv := httptest.NewServer(replacing(sim, st, fx.status, body))
 					t.Cleanup(srv.Close)
-					var p scraper.Provider = newClient(t, srv.URL+miitsim.APIPath, Options{Timeout: 10 * time.Second})
+					var p scraper.Provider = newClient(t, srv.URL+miittest.APIPath, Options{Timeout: 10 * time.Second})
 					if wrapped {
 						p = polite.Wrap(p, polite.Options{})
 					}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 const (
@@ -46,17 +46,17 @@ func (c *clock) Advance(d time.Duration) {
 
 // smallCaptcha keeps the many-lookup tests fast under the race detector;
 // the other tests use the simulator's realistic 480×240 images with a 72 px gap.
-func smallCaptcha(opts miitsim.Options) miitsim.Options {
+func smallCaptcha(opts miittest.Options) miittest.Options {
 	opts.Width, opts.Height, opts.Piece = 240, 120, 40
 	return opts
 }
 
-func newSim(t testing.TB, opts miitsim.Options) *miitsim.Server {
+func newSim(t testing.TB, opts miittest.Options) *miittest.Server {
 	t.Helper()
 	if opts.Seed == 0 {
 		opts.Seed = 42
 	}
-	sim := miitsim.New(opts)
+	sim := miittest.New(opts)
 	t.Cleanup(sim.Close)
 	return sim
 }
@@ -72,7 +72,7 @@ func newClient(t testing.TB, baseURL string, opts Options) *Client {
 }
 
 // addSubject files n websites under main: main-1 … main-n.
-func addSubject(sim *miitsim.Server, main string, n int) {
+func addSubject(sim *miittest.Server, main string, n int) {
 	for i := 1; i <= n; i++ {
 		sim.AddRecord(scraper.Record{
 			Licence: fmt.Sprintf("%s-%d", main, i), Domain: fmt.Sprintf("site%d.example.cn", i),
@@ -91,7 +91,7 @@ func lookup(t *testing.T, c *Client, q string) scraper.Answer {
 }
 
 func TestLookupAgainstSimulator(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 3)
 	c := newClient(t, sim.URL, Options{})
 
@@ -113,16 +113,16 @@ func TestLookupAgainstSimulator(t *testing.T) {
 		t.Fatalf("unfiled licence: %+v", ans)
 	}
 	req := sim.Requests()
-	if req[miitsim.Auth] != 1 {
-		t.Errorf("auth requests = %d, want 1 (token cached)", req[miitsim.Auth])
+	if req[miittest.Auth] != 1 {
+		t.Errorf("auth requests = %d, want 1 (token cached)", req[miittest.Auth])
 	}
-	if req[miitsim.CaptchaImage] != 5 || req[miitsim.CheckImage] != 5 || req[miitsim.Query] != 5 {
+	if req[miittest.CaptchaImage] != 5 || req[miittest.CheckImage] != 5 || req[miittest.Query] != 5 {
 		t.Errorf("requests = %v, want one captcha and one query per lookup", req)
 	}
 }
 
 func TestDeletedRecordsBecomeAbsent(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 3)
 	c := newClient(t, sim.URL, Options{})
 
@@ -149,7 +149,7 @@ func TestDeletedRecordsBecomeAbsent(t *testing.T) {
 func TestPagination(t *testing.T) {
 	for _, signUses := range []int{0, 1} {
 		t.Run(fmt.Sprintf("sign uses %d", signUses), func(t *testing.T) {
-			sim := newSim(t, miitsim.Options{SignUses: signUses})
+			sim := newSim(t, miittest.Options{SignUses: signUses})
 			addSubject(sim, subject, 60)
 			addSubject(sim, "京ICP备20000000号", 2) // another subject must not leak in
 			c := newClient(t, sim.URL, Options{})
@@ -170,7 +170,7 @@ func TestPagination(t *testing.T) {
 				// Pages 2 and 3 are refused once each, then asked again with a fresh captcha.
 				wantCaptchas, wantQueries = 3, 5
 			}
-			if req[miitsim.Query] != wantQueries || req[miitsim.CheckImage] != wantCaptchas {
+			if req[miittest.Query] != wantQueries || req[miittest.CheckImage] != wantCaptchas {
 				t.Fatalf("requests %v, want %d queries and %d captchas", req, wantQueries, wantCaptchas)
 			}
 		})
@@ -178,13 +178,13 @@ func TestPagination(t *testing.T) {
 }
 
 func TestPageSizeOption(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 7)
 	c := newClient(t, sim.URL, Options{PageSize: 3})
 	if ans := lookup(t, c, subject); len(ans.Records) != 7 {
 		t.Fatalf("%d records, want 7", len(ans.Records))
 	}
-	if q := sim.Requests()[miitsim.Query]; q != 3 {
+	if q := sim.Requests()[miittest.Query]; q != 3 {
 		t.Fatalf("%d queries, want 3 pages", q)
 	}
 	if _, err := New(Options{PageSize: 27}); err == nil {
@@ -193,7 +193,7 @@ func TestPageSizeOption(t *testing.T) {
 }
 
 func TestMaxPages(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 10)
 	c := newClient(t, sim.URL, Options{PageSize: 2, MaxPages: 3})
 	_, err := c.Lookup(context.Background(), subject)
@@ -204,10 +204,10 @@ func TestMaxPages(t *testing.T) {
 
 func TestTokenLifetime(t *testing.T) {
 	clk := newClock()
-	sim := newSim(t, miitsim.Options{Now: clk.Now, TokenTTL: 5 * time.Minute, SignTTL: time.Hour, ChallengeTTL: time.Hour})
+	sim := newSim(t, miittest.Options{Now: clk.Now, TokenTTL: 5 * time.Minute, SignTTL: time.Hour, ChallengeTTL: time.Hour})
 	addSubject(sim, subject, 1)
 	c := newClient(t, sim.URL, Options{Now: clk.Now})
-	auths := func() int { return sim.Requests()[miitsim.Auth] }
+	auths := func() int { return sim.Requests()[miittest.Auth] }
 
 	lookup(t, c, subject)
 	clk.Advance(4 * time.Minute)
@@ -232,18 +232,18 @@ func TestTokenLifetime(t *testing.T) {
 }
 
 func TestTokenRefreshedOnlyOnce(t *testing.T) {
-	for _, endpoint := range []string{miitsim.CaptchaImage, miitsim.CheckImage, miitsim.Query} {
+	for _, endpoint := range []string{miittest.CaptchaImage, miittest.CheckImage, miittest.Query} {
 		t.Run(endpoint, func(t *testing.T) {
-			sim := newSim(t, smallCaptcha(miitsim.Options{}))
+			sim := newSim(t, smallCaptcha(miittest.Options{}))
 			addSubject(sim, subject, 1)
 			c := newClient(t, sim.URL, Options{})
 			lookup(t, c, subject) // caches a token
 
-			sim.Inject(miitsim.Fault{Kind: miitsim.FaultTokenExpired, Endpoint: endpoint})
+			sim.Inject(miittest.Fault{Kind: miittest.FaultTokenExpired, Endpoint: endpoint})
 			if ans := lookup(t, c, subject); !ans.Present() {
 				t.Fatal("one expired token was not survived")
 			}
-			sim.Inject(miitsim.Fault{Kind: miitsim.FaultTokenExpired, Endpoint: endpoint, Count: 2})
+			sim.Inject(miittest.Fault{Kind: miittest.FaultTokenExpired, Endpoint: endpoint, Count: 2})
 			_, err := c.Lookup(context.Background(), subject)
 			if scraper.ReasonOf(err) != scraper.AuthFailed {
 				t.Fatalf("err = %v, want auth_failed after one refresh", err)
@@ -266,10 +266,10 @@ func TestTokenClaimsShortenLifetime(t *testing.T) {
 }
 
 func TestFreshCaptchaAfterRefusal(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 1)
 	c := newClient(t, sim.URL, Options{})
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
 	_, err := c.Lookup(context.Background(), subject)
 	if scraper.ReasonOf(err) != scraper.CaptchaFailed {
 		t.Fatalf("err = %v, want captcha_failed", err)
@@ -278,7 +278,7 @@ func TestFreshCaptchaAfterRefusal(t *testing.T) {
 	if ans := lookup(t, c, subject); !ans.Present() {
 		t.Fatal("lookup after a refusal failed")
 	}
-	if n := sim.Requests()[miitsim.CaptchaImage]; n != 2 {
+	if n := sim.Requests()[miittest.CaptchaImage]; n != 2 {
 		t.Fatalf("%d captcha images, want 2", n)
 	}
 }
@@ -289,7 +289,7 @@ type wrongSolver struct{}
 func (wrongSolver) Solve(context.Context, captcha.Puzzle) (int, error) { return 0, nil }
 
 func TestWrongAnswerIsCaptchaFailed(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 1)
 	c := newClient(t, sim.URL, Options{Solver: wrongSolver{}})
 	if _, err := c.Lookup(context.Background(), subject); scraper.ReasonOf(err) != scraper.CaptchaFailed {
@@ -299,35 +299,35 @@ func TestWrongAnswerIsCaptchaFailed(t *testing.T) {
 
 func TestInjectedFaults(t *testing.T) {
 	type tc struct {
-		kind     miitsim.FaultKind
+		kind     miittest.FaultKind
 		endpoint string
 		want     scraper.Reason
 	}
 	var cases []tc
-	all := []string{miitsim.Auth, miitsim.CaptchaImage, miitsim.CheckImage, miitsim.Query}
+	all := []string{miittest.Auth, miittest.CaptchaImage, miittest.CheckImage, miittest.Query}
 	for _, e := range all {
 		cases = append(cases,
-			tc{miitsim.FaultWAF, e, scraper.WAFBlocked},
-			tc{miitsim.FaultJSChallenge, e, scraper.WAFBlocked},
-			tc{miitsim.FaultRateLimit, e, scraper.RateLimited},
-			tc{miitsim.FaultServerError, e, scraper.ServerError},
-			tc{miitsim.FaultUnsupportedMedia, e, scraper.ServerError},
-			tc{miitsim.FaultTruncated, e, scraper.Unparseable},
-			tc{miitsim.FaultGarbage, e, scraper.Unparseable},
+			tc{miittest.FaultWAF, e, scraper.WAFBlocked},
+			tc{miittest.FaultJSChallenge, e, scraper.WAFBlocked},
+			tc{miittest.FaultRateLimit, e, scraper.RateLimited},
+			tc{miittest.FaultServerError, e, scraper.ServerError},
+			tc{miittest.FaultUnsupportedMedia, e, scraper.ServerError},
+			tc{miittest.FaultTruncated, e, scraper.Unparseable},
+			tc{miittest.FaultGarbage, e, scraper.Unparseable},
 		)
 	}
 	cases = append(cases,
-		tc{miitsim.FaultEmptyBody, miitsim.Auth, scraper.Unparseable},
-		tc{miitsim.FaultEmptyBody, miitsim.CaptchaImage, scraper.RateLimited}, // the 2026 ban
-		tc{miitsim.FaultEmptyBody, miitsim.CheckImage, scraper.Unparseable},
-		tc{miitsim.FaultEmptyBody, miitsim.Query, scraper.Unparseable},
-		tc{miitsim.FaultCaptchaRefused, miitsim.CheckImage, scraper.CaptchaFailed},
+		tc{miittest.FaultEmptyBody, miittest.Auth, scraper.Unparseable},
+		tc{miittest.FaultEmptyBody, miittest.CaptchaImage, scraper.RateLimited}, // the 2026 ban
+		tc{miittest.FaultEmptyBody, miittest.CheckImage, scraper.Unparseable},
+		tc{miittest.FaultEmptyBody, miittest.Query, scraper.Unparseable},
+		tc{miittest.FaultCaptchaRefused, miittest.CheckImage, scraper.CaptchaFailed},
 	)
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s at %s", c.kind, c.endpoint), func(t *testing.T) {
-			sim := newSim(t, smallCaptcha(miitsim.Options{}))
+			sim := newSim(t, smallCaptcha(miittest.Options{}))
 			client := newClient(t, sim.URL, Options{})
-			sim.Inject(miitsim.Fault{Kind: c.kind, Endpoint: c.endpoint})
+			sim.Inject(miittest.Fault{Kind: c.kind, Endpoint: c.endpoint})
 			ans, err := client.Lookup(context.Background(), absent)
 			if err == nil {
 				t.Fatalf("definite answer %+v, want unknown %s", ans, c.want)
@@ -344,7 +344,7 @@ func TestInjectedFaults(t *testing.T) {
 }
 
 func TestRateLimitedBySimulator(t *testing.T) {
-	sim := newSim(t, miitsim.Options{RateLimit: 6, RateWindow: time.Hour})
+	sim := newSim(t, miittest.Options{RateLimit: 6, RateWindow: time.Hour})
 	c := newClient(t, sim.URL, Options{})
 	lookup(t, c, absent) // auth + 3 requests
 	_, err := c.Lookup(context.Background(), absent)
@@ -356,10 +356,10 @@ func TestRateLimitedBySimulator(t *testing.T) {
 func TestSilentBanLooksAbsent(t *testing.T) {
 	// The documented limit of any client (ICP-Checker #14): a banned client
 	// may get a normal empty list. Only the canary of the query job exposes it.
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	addSubject(sim, subject, 1)
 	c := newClient(t, sim.URL, Options{})
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultSilentEmpty})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultSilentEmpty})
 	if ans := lookup(t, c, subject); ans.Present() {
 		t.Fatal("silent empty fault not applied")
 	}
@@ -367,15 +367,15 @@ func TestSilentBanLooksAbsent(t *testing.T) {
 
 func TestTimeoutBoundsTheWholeLookup(t *testing.T) {
 	t.Run("slow answer", func(t *testing.T) {
-		sim := newSim(t, miitsim.Options{})
+		sim := newSim(t, miittest.Options{})
 		c := newClient(t, sim.URL, Options{Timeout: 200 * time.Millisecond})
-		sim.Inject(miitsim.Fault{Kind: miitsim.FaultSlow, Endpoint: miitsim.CaptchaImage, Delay: time.Minute})
+		sim.Inject(miittest.Fault{Kind: miittest.FaultSlow, Endpoint: miittest.CaptchaImage, Delay: time.Minute})
 		if _, err := c.Lookup(context.Background(), absent); scraper.ReasonOf(err) != scraper.NetworkError {
 			t.Fatalf("err = %v, want network_error", err)
 		}
 	})
 	t.Run("slow solver", func(t *testing.T) {
-		sim := newSim(t, miitsim.Options{})
+		sim := newSim(t, miittest.Options{})
 		solver, err := captcha.NewCommand(captcha.CommandOptions{Argv: []string{"sleep", "60"}})
 		if err != nil {
 			t.Fatal(err)
@@ -386,7 +386,7 @@ func TestTimeoutBoundsTheWholeLookup(t *testing.T) {
 		}
 	})
 	t.Run("cancelled by the caller", func(t *testing.T) {
-		sim := newSim(t, miitsim.Options{})
+		sim := newSim(t, miittest.Options{})
 		c := newClient(t, sim.URL, Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -407,7 +407,7 @@ func TestNetworkErrors(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	c := newClient(t, sim.URL, Options{MaxBody: 1024}) // the captcha images are larger
 	if _, err := c.Lookup(context.Background(), absent); scraper.ReasonOf(err) != scraper.Unparseable {
 		t.Fatalf("err = %v, want unparseable", err)
@@ -415,7 +415,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestRequestHeaders(t *testing.T) {
-	sim := newSim(t, miitsim.Options{})
+	sim := newSim(t, miittest.Options{})
 	var mu sync.Mutex
 	var query http.Header
 	var queryBody string
@@ -430,7 +430,7 @@ func TestRequestHeaders(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	}))
 	t.Cleanup(proxy.Close)
-	c := newClient(t, proxy.URL+miitsim.APIPath, Options{})
+	c := newClient(t, proxy.URL+miittest.APIPath, Options{})
 	lookup(t, c, "example.cn")
 	mu.Lock()
 	defer mu.Unlock()
@@ -449,7 +449,7 @@ func TestRequestHeaders(t *testing.T) {
 }
 
 func TestConcurrentLookupsShareOneToken(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 30)
 	c := newClient(t, sim.URL, Options{})
 	var wg sync.WaitGroup
@@ -470,7 +470,7 @@ func TestConcurrentLookupsShareOneToken(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := sim.Requests()[miitsim.Auth]; n != 1 {
+	if n := sim.Requests()[miittest.Auth]; n != 1 {
 		t.Fatalf("%d auths for concurrent lookups, want 1", n)
 	}
 }

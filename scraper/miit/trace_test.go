@@ -11,7 +11,7 @@ import (
 
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // stepLog collects the steps a lookup reports.
@@ -83,7 +83,7 @@ func checkSteps(t *testing.T, got []scraper.Step, wants ...want) {
 }
 
 func TestTraceReportsEveryStep(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 30)
 	var results outcomes
 	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
@@ -118,13 +118,13 @@ func TestTraceReportsEveryStep(t *testing.T) {
 }
 
 func TestTraceRefusedCaptcha(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 1)
 	var results outcomes
 	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
 	var log stepLog
 
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultCaptchaRefused})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
 	_, err := c.Lookup(log.context(), subject)
 	if scraper.ReasonOf(err) != scraper.CaptchaFailed {
 		t.Fatalf("err = %v, want captcha_failed", err)
@@ -150,14 +150,14 @@ func TestTraceRefusedCaptcha(t *testing.T) {
 }
 
 func TestTraceTokenRefresh(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 1)
 	var results outcomes
 	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
 	lookup(t, c, subject) // caches a token
 	var log stepLog
 
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultTokenExpired, Endpoint: miitsim.Query})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultTokenExpired, Endpoint: miittest.Query})
 	if ans, err := c.Lookup(log.context(), subject); err != nil || !ans.Present() {
 		t.Fatalf("lookup: %+v, %v", ans, err)
 	}
@@ -179,12 +179,12 @@ func TestTraceTokenRefresh(t *testing.T) {
 }
 
 func TestTraceFailedRequest(t *testing.T) {
-	sim := newSim(t, smallCaptcha(miitsim.Options{}))
+	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	var results outcomes
 	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
 	var log stepLog
 
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultWAF, Endpoint: miitsim.CaptchaImage})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultWAF, Endpoint: miittest.CaptchaImage})
 	_, err := c.Lookup(log.context(), absent)
 	steps := log.take()
 	checkSteps(t, steps, want{"auth", "", false}, want{"captcha", "", true})
@@ -192,7 +192,7 @@ func TestTraceFailedRequest(t *testing.T) {
 		t.Fatalf("lookup err %v, step err %v, want waf_blocked", err, steps[1].Err)
 	}
 
-	sim.Inject(miitsim.Fault{Kind: miitsim.FaultServerError, Endpoint: miitsim.CheckImage})
+	sim.Inject(miittest.Fault{Kind: miittest.FaultServerError, Endpoint: miittest.CheckImage})
 	_, err = c.Lookup(log.context(), absent)
 	checkSteps(t, log.take(), want{"auth", "", false}, want{"captcha", "", false}, want{"solve", "", false}, want{"check", "", true})
 	if scraper.ReasonOf(err) != scraper.ServerError {
@@ -227,7 +227,7 @@ func TestTraceSolverDeclines(t *testing.T) {
 		{brokenSolver{}, "failed", nil}, // no solver outcome
 	} {
 		t.Run(tc.detail, func(t *testing.T) {
-			sim := newSim(t, smallCaptcha(miitsim.Options{}))
+			sim := newSim(t, smallCaptcha(miittest.Options{}))
 			var results outcomes
 			c := newClient(t, sim.URL, Options{Solver: tc.solver, OnCaptcha: results.record})
 			var log stepLog
@@ -239,7 +239,7 @@ func TestTraceSolverDeclines(t *testing.T) {
 			if got := results.take(); !slices.Equal(got, tc.results) {
 				t.Fatalf("OnCaptcha told %v, want %v", got, tc.results)
 			}
-			if n := sim.Requests()[miitsim.CheckImage]; n != 0 {
+			if n := sim.Requests()[miittest.CheckImage]; n != 0 {
 				t.Fatalf("%d checkImage requests without a guess", n)
 			}
 		})
@@ -267,7 +267,7 @@ func TestPNGSize(t *testing.T) {
 // BenchmarkLookupTraced is BenchmarkLookup with a tracer that drops the
 // steps: what --debug costs beyond the lookup.
 func BenchmarkLookupTraced(b *testing.B) {
-	sim := newSim(b, miitsim.Options{})
+	sim := newSim(b, miittest.Options{})
 	const subjects = 50
 	for i := range subjects {
 		sim.AddRecord(scraper.Record{Licence: fmt.Sprintf("京ICP备%08d号-1", i), Domain: fmt.Sprintf("s%d.example.cn", i), UnitName: "某公司"})

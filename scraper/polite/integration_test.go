@@ -8,19 +8,19 @@ import (
 
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // The real MIIT client against the simulator: a WAF page and the 2026
 // empty-captcha ban park the provider, and a parked provider sends nothing.
 func TestParkedLeavesTheSourceAlone(t *testing.T) {
-	for _, fault := range []miitsim.Fault{
-		{Kind: miitsim.FaultWAF, Endpoint: miitsim.Query},
-		{Kind: miitsim.FaultEmptyBody, Endpoint: miitsim.CaptchaImage},
-		{Kind: miitsim.FaultRateLimit},
+	for _, fault := range []miittest.Fault{
+		{Kind: miittest.FaultWAF, Endpoint: miittest.Query},
+		{Kind: miittest.FaultEmptyBody, Endpoint: miittest.CaptchaImage},
+		{Kind: miittest.FaultRateLimit},
 	} {
 		t.Run(string(fault.Kind), func(t *testing.T) {
-			sim := miitsim.New(miitsim.Options{Seed: 1})
+			sim := miittest.New(miittest.Options{Seed: 1})
 			t.Cleanup(sim.Close)
 			sim.AddRecord(scraper.Record{Licence: "京ICP备10046444号-1", Domain: "mi.cn"})
 			client, err := miit.New(miit.Options{BaseURL: sim.URL})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 	"github.com/icpmon/icpmon/scraper/polite"
 )
 
@@ -53,7 +53,7 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hits = append(hits, rec)
 		}
 	}
-	_, _ = w.Write(miitsim.QueryAnswer(hits, pageNum, pageSize))
+	_, _ = w.Write(miittest.QueryAnswer(hits, pageNum, pageSize))
 }
 
 func newService(t *testing.T, s *service) (*Client, *service) {

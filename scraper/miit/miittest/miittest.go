@@ -1,4 +1,4 @@
-// Package miitsim is a local simulator of the MIIT public query API
+// Package miittest is a local simulator of the MIIT public query API
 // (hlwicpfwc.miit.gov.cn/icpproject_query/api, domain.md §1): the four-step
 // handshake, its slider captcha (and the variants a solver must survive,
 // also drawn by GeneratePuzzle), token and sign lifetimes, pagination,
@@ -8,7 +8,7 @@
 //
 // Where the real API's behaviour is not documented, the simulator is strict
 // (it refuses what a careless client might get away with) and says so.
-package miitsim
+package miittest
 
 import (
 	"fmt"

@@ -26,7 +26,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/daemon"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
-	"github.com/icpmon/icpmon/monitor/redistest"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // Secrets of the security tests: none may show anywhere.

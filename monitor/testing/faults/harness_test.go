@@ -24,10 +24,10 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/daemon"
-	"github.com/icpmon/icpmon/monitor/redistest"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // TestMain quiets go-redis's process-wide logger, which prints every failed
@@ -64,7 +64,7 @@ type world struct {
 	redis *redistest.Server
 	rdb   *redis.Client // the test's own client: seeding, operator writes, audit
 	store *store.Store
-	sim   *miitsim.Server
+	sim   *miittest.Server
 	gate  *gate
 	api   string // the simulator's API root behind the gate
 }
@@ -82,12 +82,12 @@ func newWorldOn(t *testing.T, rs *redistest.Server, rdb *redis.Client) *world {
 	t.Cleanup(func() { _ = rdb.Close() })
 	// Small captcha images: the suite makes thousands of lookups under the
 	// race detector, and the solver's work grows with the pixels.
-	sim := miitsim.NewHandler(miitsim.Options{Seed: 9, Width: 128, Height: 64, Piece: 24})
+	sim := miittest.NewHandler(miittest.Options{Seed: 9, Width: 128, Height: 64, Piece: 24})
 	g := &gate{next: sim}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	t.Cleanup(g.open) // a held request must not keep srv.Close waiting
-	w := &world{t: t, redis: rs, rdb: rdb, store: store.New(rdb, prefix), sim: sim, gate: g, api: srv.URL + miitsim.APIPath}
+	w := &world{t: t, redis: rs, rdb: rdb, store: store.New(rdb, prefix), sim: sim, gate: g, api: srv.URL + miittest.APIPath}
 	w.file(canary + "-9")
 	return w
 }

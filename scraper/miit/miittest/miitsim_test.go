@@ -1,4 +1,4 @@
-package miitsim
+package miittest
 
 import (
 	"bytes"

@@ -18,49 +18,49 @@ import (
 	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/sweep"
-	"github.com/icpmon/icpmon/scraper/miitsim"
+	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // changedCaptcha is a fault of this suite rather than of the simulator: the
 // captcha endpoint answers a captcha of another type (the 2023 click-the-words
 // one), as the real API does every few months (domain.md §1.2).
-const changedCaptcha miitsim.FaultKind = "changed_captcha"
+const changedCaptcha miittest.FaultKind = "changed_captcha"
 
 // chaos stands in front of the simulator and spoils a share of its requests
 // with a fault drawn from a seeded RNG, so a run is reproducible.
 type chaos struct {
-	sim  *miitsim.Server
+	sim  *miittest.Server
 	rate float64 // share of requests spoiled
 
 	mu       sync.Mutex
 	rng      *rand.Rand
-	injected map[miitsim.FaultKind]int
+	injected map[miittest.FaultKind]int
 }
 
 // everywhere are the faults that any endpoint may answer.
-var everywhere = []miitsim.FaultKind{
-	miitsim.FaultWAF, miitsim.FaultJSChallenge, miitsim.FaultRateLimit, miitsim.FaultServerError,
-	miitsim.FaultUnsupportedMedia, miitsim.FaultTokenExpired, miitsim.FaultEmptyBody,
-	miitsim.FaultTruncated, miitsim.FaultGarbage, miitsim.FaultSlow,
+var everywhere = []miittest.FaultKind{
+	miittest.FaultWAF, miittest.FaultJSChallenge, miittest.FaultRateLimit, miittest.FaultServerError,
+	miittest.FaultUnsupportedMedia, miittest.FaultTokenExpired, miittest.FaultEmptyBody,
+	miittest.FaultTruncated, miittest.FaultGarbage, miittest.FaultSlow,
 }
 
 func endpointOf(path string) string {
-	rest := strings.TrimPrefix(path, miitsim.APIPath)
+	rest := strings.TrimPrefix(path, miittest.APIPath)
 	switch rest {
 	case "/auth":
-		return miitsim.Auth
+		return miittest.Auth
 	case "/image/getCheckImagePoint":
-		return miitsim.CaptchaImage
+		return miittest.CaptchaImage
 	case "/image/checkImage":
-		return miitsim.CheckImage
+		return miittest.CheckImage
 	case "/icpAbbreviateInfo/queryByCondition":
-		return miitsim.Query
+		return miittest.Query
 	}
 	return ""
 }
 
 // draw picks the fault for one request of endpoint, or "" for none.
-func (c *chaos) draw(endpoint string) (miitsim.FaultKind, time.Duration) {
+func (c *chaos) draw(endpoint string) (miittest.FaultKind, time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if endpoint == "" || c.rng.Float64() >= c.rate {
@@ -68,14 +68,14 @@ func (c *chaos) draw(endpoint string) (miitsim.FaultKind, time.Duration) {
 	}
 	kinds := slices.Clone(everywhere)
 	switch endpoint {
-	case miitsim.CaptchaImage:
+	case miittest.CaptchaImage:
 		kinds = append(kinds, changedCaptcha)
-	case miitsim.CheckImage:
-		kinds = append(kinds, miitsim.FaultCaptchaRefused)
+	case miittest.CheckImage:
+		kinds = append(kinds, miittest.FaultCaptchaRefused)
 	}
 	// A kind not injected yet goes first, so that the run covers every kind
 	// whatever its draws; after that the choice is uniform.
-	if missing := slices.DeleteFunc(slices.Clone(kinds), func(k miitsim.FaultKind) bool { return c.injected[k] > 0 }); len(missing) > 0 {
+	if missing := slices.DeleteFunc(slices.Clone(kinds), func(k miittest.FaultKind) bool { return c.injected[k] > 0 }); len(missing) > 0 {
 		kinds = missing
 	}
 	k := kinds[c.rng.IntN(len(kinds))]
@@ -102,15 +102,15 @@ func (c *chaos) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		// The sweep looks up one query at a time, so the fault queued here is
 		// the one this very request takes.
-		c.sim.Inject(miitsim.Fault{Kind: kind, Endpoint: endpoint, Count: 1, Delay: delay})
+		c.sim.Inject(miittest.Fault{Kind: kind, Endpoint: endpoint, Count: 1, Delay: delay})
 	}
 	c.sim.ServeHTTP(w, r)
 }
 
-func (c *chaos) counts() map[miitsim.FaultKind]int {
+func (c *chaos) counts() map[miittest.FaultKind]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[miitsim.FaultKind]int{}
+	out := map[miittest.FaultKind]int{}
 	for k, v := range c.injected {
 		out[k] = v
 	}
@@ -208,11 +208,11 @@ func TestProviderChaos(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ids := w.track(40)
-	c := &chaos{sim: w.sim, rate: 0.12, rng: rand.New(rand.NewPCG(2026, 9)), injected: map[miitsim.FaultKind]int{}}
+	c := &chaos{sim: w.sim, rate: 0.12, rng: rand.New(rand.NewPCG(2026, 9)), injected: map[miittest.FaultKind]int{}}
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	rec := newTally()
-	sw := chaosSweep(t, w.store, srv.URL+miitsim.APIPath, rec)
+	sw := chaosSweep(t, w.store, srv.URL+miittest.APIPath, rec)
 	ctx := context.Background()
 	sweeps := 0
 	for rec.total() < lookups {
@@ -228,7 +228,7 @@ func TestProviderChaos(t *testing.T) {
 	if n := rec.get("absent"); n != 0 {
 		t.Errorf("%d lookups reported absent; every record is filed", n)
 	}
-	for _, k := range append(everywhere, changedCaptcha, miitsim.FaultCaptchaRefused) {
+	for _, k := range append(everywhere, changedCaptcha, miittest.FaultCaptchaRefused) {
 		if injected[k] == 0 {
 			t.Errorf("fault %s was never injected: the run proves nothing about it", k)
 		}
@@ -260,7 +260,7 @@ func TestProviderChaos(t *testing.T) {
 }
 
 // TestSilentBanCaughtByCanary: a blacklisted client gets a normal-looking
-// empty list for every query (miitsim's silent_empty). The canary comes
+// empty list for every query (miittest's silent_empty). The canary comes
 // back absent too, so no absence of the sweep may be trusted.
 func TestSilentBanCaughtByCanary(t *testing.T) {
 	t.Parallel()
@@ -268,7 +268,7 @@ func TestSilentBanCaughtByCanary(t *testing.T) {
 	ids := w.track(10)
 	rec := newTally()
 	sw := chaosSweep(t, w.store, w.api, rec)
-	w.sim.Inject(miitsim.Fault{Kind: miitsim.FaultSilentEmpty, Count: 1 << 20})
+	w.sim.Inject(miittest.Fault{Kind: miittest.FaultSilentEmpty, Count: 1 << 20})
 	for range 3 {
 		if err := sw.Run(context.Background()); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package miitsim
+package miittest
 
 import (
 	"crypto/md5" // #nosec G501 -- the MIIT protocol's authKey
