@@ -1,20 +1,11 @@
 package alerts
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,10 +18,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 // The environment of the pipeline test: real programs as subprocesses, local
@@ -59,7 +51,7 @@ func newPipelineEnv(t *testing.T) *pipelineEnv {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, p := range e.processes {
-			t.Logf("---- output of %s (last lines) ----\n%s", p.name, p.out.tail(80))
+			t.Logf("---- output of %s (last lines) ----\n%s", p.name, p.out.Tail(80))
 		}
 	})
 	return e
@@ -95,18 +87,12 @@ func (e *pipelineEnv) run(bin string, args ...string) string {
 	e.t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(e.t.Context(), bin, args...)
-	cmd.Env = withoutRedisURL(os.Environ())
+	cmd.Env = harness.Environ()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		e.t.Fatalf("%s %s: %v\n%s%s", filepath.Base(bin), strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
-}
-
-// withoutRedisURL drops ICPMON_REDIS_URL, which would win over the test's
-// configuration file.
-func withoutRedisURL(env []string) []string {
-	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "ICPMON_REDIS_URL=") })
 }
 
 // render fills the template testdata/pipeline/name and writes it to the
@@ -136,86 +122,25 @@ func (e *pipelineEnv) write(name string, data []byte) string {
 	return path
 }
 
-// freeAddr returns a 127.0.0.1 address with a port nobody listens on now,
-// for programs that cannot report the port they chose.
-func (e *pipelineEnv) freeAddr() string {
-	e.t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		e.t.Fatal(err)
-	}
-	return addr
-}
-
 // process is a program started by the test; its output is kept.
 type process struct {
+	*harness.Process
 	name string
-	cmd  *exec.Cmd
-	out  *output
-	done chan struct{} // closed when it has exited; err is set then
-	err  error
+	out  *harness.Log
 }
 
 // start starts a program and stops it (SIGTERM, then SIGKILL) when the test ends.
 func (e *pipelineEnv) start(name string, env []string, bin string, args ...string) *process {
 	e.t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), out: &output{}, done: make(chan struct{})}
-	p.cmd.Env = append(withoutRedisURL(os.Environ()), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		e.t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(harness.Environ(), env...)
+	p := &process{name: name, out: &harness.Log{}}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	p.Process = harness.StartProcess(e.t, cmd, 15*time.Second)
 	e.mu.Lock()
 	e.processes = append(e.processes, p)
 	e.mu.Unlock()
-	e.t.Cleanup(p.stop)
 	return p
-}
-
-func (p *process) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// output is a process's combined output, written and read concurrently.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(b)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
-func (o *output) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(o.String(), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // waitFor polls cond until it holds. The deadline is generous: it bounds a
@@ -228,10 +153,8 @@ func (e *pipelineEnv) waitFor(what string, timeout time.Duration, cond func() bo
 		procs := slices.Clone(e.processes)
 		e.mu.Unlock()
 		for _, p := range procs {
-			select {
-			case <-p.done:
-				e.t.Fatalf("waiting until %s: %s exited: %v", what, p.name, p.err)
-			default:
+			if exited, err := p.Exited(); exited {
+				e.t.Fatalf("waiting until %s: %s exited: %v", what, p.name, err)
 			}
 		}
 		if time.Now().After(deadline) {
@@ -325,45 +248,27 @@ func (e *pipelineEnv) promAlerts(base string) ([]promAlert, error) {
 	return data.Alerts, err
 }
 
-// certificate makes a self-signed certificate for hosts and writes it where
-// SSL_CERT_FILE can point the daemon, so that https probes see a valid site.
+// certificate makes a certificate for hosts from a CA made for the test,
+// and writes the CA's where SSL_CERT_FILE can point the daemon, so that
+// https probes see a valid site.
 func (e *pipelineEnv) certificate(hosts ...string) (tls.Certificate, string) {
 	e.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "icpmon pipeline test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		DNSNames:              hosts,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	path := e.write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, path
+	ca := harness.NewCA(e.t)
+	return ca.Issue(e.t, time.Now().Add(24*time.Hour), hosts...), e.write("ca.pem", ca.CertPEM)
 }
 
 // site is a website on http and https that answers "hello" until it is
 // blocked, then the access provider's block page.
 type site struct {
 	blocked   atomic.Bool
-	blockPage cannedResponse
+	blockPage harness.Response
 	plain     *httptest.Server
 	secure    *httptest.Server
 }
 
 func (e *pipelineEnv) site(cert tls.Certificate) *site {
 	e.t.Helper()
-	s := &site{blockPage: loadResponse(e.t, filepath.Join("testdata", "pipeline", "alibaba-block.response"))}
+	s := &site{blockPage: harness.LoadResponse(e.t, filepath.Join("..", "monitor", "prober", "testdata", "alibaba-block.response"))}
 	s.plain = httptest.NewServer(s)
 	e.t.Cleanup(s.plain.Close)
 	s.secure = httptest.NewUnstartedServer(s)
@@ -375,7 +280,7 @@ func (e *pipelineEnv) site(cert tls.Certificate) *site {
 
 func (s *site) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	if s.blocked.Load() {
-		s.blockPage.write(w)
+		s.blockPage.Write(w)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -390,44 +295,10 @@ func (s *site) serve(resolve map[string]string, domains ...string) {
 	}
 }
 
-// cannedResponse is an HTTP response read from a fixture.
-type cannedResponse struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func loadResponse(t *testing.T, path string) cannedResponse {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return cannedResponse{status: resp.StatusCode, header: resp.Header, body: body}
-}
-
-func (c cannedResponse) write(w http.ResponseWriter) {
-	for k, vs := range c.header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(c.status)
-	_, _ = w.Write(c.body)
-}
-
 // inbox is the webhook receiver: it keeps every notification Alertmanager sends.
 type inbox struct {
-	mu    sync.Mutex
-	notes []notification
-	errs  []string
+	notes harness.List[notification]
+	errs  harness.List[string]
 }
 
 // notification is the payload of Alertmanager's webhook (version 4).
@@ -444,28 +315,17 @@ type notifiedAlert struct {
 
 func (b *inbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var n notification
-	err := json.NewDecoder(r.Body).Decode(&n)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err != nil {
-		b.errs = append(b.errs, err.Error())
+	if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+		b.errs.Add(err.Error())
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	b.notes = append(b.notes, n)
+	b.notes.Add(n)
 }
 
-func (b *inbox) notifications() []notification {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.notes)
-}
+func (b *inbox) notifications() []notification { return b.notes.All() }
 
-func (b *inbox) decodeErrors() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.errs)
-}
+func (b *inbox) decodeErrors() []string { return b.errs.All() }
 
 // alertKey tells the alerts of the scenario apart.
 type alertKey struct{ alertname, id, domain, scheme string }
@@ -535,9 +395,8 @@ func (e *pipelineEnv) icpmonMetrics(base string) string {
 type wecom struct {
 	corpID, secret string
 
-	mu   sync.Mutex
-	msgs []wecomMessage
-	errs []string
+	msgs harness.List[wecomMessage]
+	errs harness.List[string]
 }
 
 // wecomMessage is the body of POST /cgi-bin/message/send (a text message).
@@ -554,9 +413,7 @@ type wecomMessage struct {
 
 func (w *wecom) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	fail := func(format string, args ...any) {
-		w.mu.Lock()
-		w.errs = append(w.errs, fmt.Sprintf(format, args...))
-		w.mu.Unlock()
+		w.errs.Add(fmt.Sprintf(format, args...))
 		rw.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(rw, `{"errcode":40001,"errmsg":"invalid credential"}`)
 	}
@@ -579,9 +436,7 @@ func (w *wecom) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			fail("message/send: %v", err)
 			return
 		}
-		w.mu.Lock()
-		w.msgs = append(w.msgs, m)
-		w.mu.Unlock()
+		w.msgs.Add(m)
 		rw.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(rw, `{"errcode":0,"errmsg":"ok"}`)
 	default:
@@ -590,17 +445,9 @@ func (w *wecom) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (w *wecom) messages() []wecomMessage {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.msgs)
-}
+func (w *wecom) messages() []wecomMessage { return w.msgs.All() }
 
-func (w *wecom) errors() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.errs)
-}
+func (w *wecom) errors() []string { return w.errs.All() }
 
 // summary lists what arrived, for a failure message.
 func (w *wecom) summary() string {

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,39 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func answers(port int) bool {
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
@@ -60,48 +32,29 @@ func TestTryStartsAPrivateRedis(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/icpmon").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	redisPort, webPort := freePort(t), freePort(t)
+	redisPort, webPort := harness.FreePort(t), harness.FreePort(t)
 	config := filepath.Join(dir, "icpmon.yml")
 	if err := os.WriteFile(config, fmt.Appendf(nil, "redis:\n  url: redis://127.0.0.1:%d/0 # a comment\nweb:\n  listen_address: 127.0.0.1:%d\n", redisPort, webPort), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out harness.Log
 	cmd := exec.Command("bash", "try.sh", bin, config, filepath.Join(dir, "var"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = append(os.Environ(), "ICPMON_REDIS_URL=")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
+	p := harness.StartProcess(t, cmd, 30*time.Second)
 
 	ready := fmt.Sprintf("http://127.0.0.1:%d/-/ready", webPort)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(ready); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-done:
+	harness.Eventually(t, 60*time.Second, "the daemon is ready", func() (bool, string) {
+		if exited, err := p.Exited(); exited {
 			t.Fatalf("try.sh ended early: %v\n%s", err, out.String())
-		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon never became ready:\n%s", out.String())
+		resp, err := http.Get(ready)
+		if err != nil {
+			return false, fmt.Sprintf("%v\n%s", err, out.String())
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Sprintf("%s\n%s", resp.Status, out.String())
+	})
 	if !strings.Contains(out.String(), "starting a private redis-server") {
 		t.Errorf("try.sh did not say it started Redis:\n%s", out.String())
 	}
@@ -110,8 +63,8 @@ func TestTryStartsAPrivateRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
+	case <-p.Done():
+		if err := p.Err(); err != nil {
 			t.Errorf("try.sh after SIGTERM: %v\n%s", err, out.String())
 		}
 	case <-time.After(30 * time.Second):

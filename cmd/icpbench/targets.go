@@ -2,18 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/icpmon/icpmon/monitor/testing/pki"
 )
 
 // targetsCommand runs the websites of the reach figure in a process of
@@ -121,51 +116,22 @@ func holdSilently(l net.Listener) {
 	}
 }
 
-// pki is a private CA and a certificate it signed for *.reach.test and 127.0.0.1.
-type pki struct{ caFile, certFile, keyFile string }
+// certs are the files of a private CA and of a certificate it signed for
+// *.reach.test and 127.0.0.1.
+type certs struct{ caFile, certFile, keyFile string }
 
-func newPKI(dir string) (pki, error) {
-	p := pki{caFile: filepath.Join(dir, "ca.pem"), certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func newCerts(dir string) (certs, error) {
+	ca, err := pki.NewCA()
 	if err != nil {
-		return p, err
+		return certs{}, err
 	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "icpbench CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	cert, err := ca.Issue(time.Now().Add(24*time.Hour), "reach.test", "*.reach.test", "127.0.0.1")
 	if err != nil {
-		return p, err
+		return certs{}, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return p, err
+	c := certs{caFile: filepath.Join(dir, "ca.pem")}
+	if c.certFile, c.keyFile, err = pki.WriteFiles(dir, "server", cert); err != nil {
+		return certs{}, err
 	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "reach.test"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		DNSNames: []string{"reach.test", "*.reach.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return p, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return p, err
-	}
-	for file, block := range map[string]*pem.Block{
-		p.caFile:   {Type: "CERTIFICATE", Bytes: caDER},
-		p.certFile: {Type: "CERTIFICATE", Bytes: leafDER},
-		p.keyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
+	return c, os.WriteFile(c.caFile, ca.CertPEM, 0o600)
 }

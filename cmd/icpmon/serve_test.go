@@ -10,38 +10,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
-
-// lockedBuffer is stderr shared between the daemon and the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var listeningOn = regexp.MustCompile(`"msg":"Listening on","address":"([^"]+)"`)
 
 func TestServe(t *testing.T) {
 	rs := redistest.Start(t)
@@ -71,7 +50,7 @@ reach:
 `, dead.URL(), miit.URL, siteAddr, siteAddr), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &harness.Log{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run([]string{"serve", "--config", cfg, "--web.listen-address", "127.0.0.1:0",
@@ -85,11 +64,9 @@ reach:
 			t.Fatalf("serve exited with %d:\n%s", code, stderr)
 		default:
 		}
-		m := listeningOn.FindStringSubmatch(stderr.String())
-		if m != nil {
-			base = "http://" + m[1]
-		}
-		return m != nil
+		addr, ok := harness.ListeningAddress(stderr.String())
+		base = "http://" + addr
+		return ok
 	})
 	stopped := false
 	t.Cleanup(func() {
@@ -184,26 +161,11 @@ func TestServeRefusesABadConfig(t *testing.T) {
 
 func serveGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return harness.Fetch(t, &http.Client{Timeout: 30 * time.Second}, http.MethodGet, url)
 }
 
 // waitUntil waits for cond with a generous deadline; it asserts states, not durations.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.WaitUntil(t, 30*time.Second, what, cond)
 }

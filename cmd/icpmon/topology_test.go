@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/icpmon/icpmon/monitor/daemon"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // writeFile writes a test's file and returns its path.
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return harness.WriteFile(t, name, content)
 }
 
 // noSecret fails the test if any of the texts holds one of the secrets.
@@ -152,49 +148,17 @@ func TestTopologiesCLI(t *testing.T) {
 	})
 }
 
-// daemonRun is a running daemon.Run with its log.
-type daemonRun struct {
-	base string
-	logs *lockedBuffer
-	stop func() error
-}
-
 // startDaemon runs daemon.Run logging at debug level, go-redis's own lines
 // included, and waits until it serves.
-func startDaemon(t *testing.T, o daemon.Options) *daemonRun {
+func startDaemon(t *testing.T, o daemon.Options) *harness.Daemon {
 	t.Helper()
-	d := &daemonRun{logs: &lockedBuffer{}}
-	o.Logger = slog.New(slog.NewJSONHandler(d.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	redis.SetLogger(redisLog{o.Logger})
 	o.Web = web.FlagConfig{WebListenAddresses: &[]string{"127.0.0.1:0"}, WebConfigFile: new(string), WebSystemdSocket: new(bool)}
 	o.PingInterval = 100 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, o) }()
-	stopped := false
-	d.stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { _ = d.stop() })
-	waitUntil(t, "the daemon listens", func() bool {
-		select {
-		case err := <-done:
-			stopped = true
-			t.Fatalf("daemon.Run ended: %v\n%s", err, d.logs)
-		default:
-		}
-		m := listeningOn.FindStringSubmatch(d.logs.String())
-		if m != nil {
-			d.base = "http://" + m[1]
-		}
-		return m != nil
+	return harness.StartDaemon(t, func(ctx context.Context, logger *slog.Logger) error {
+		o.Logger = logger
+		redis.SetLogger(redisLog{logger})
+		return daemon.Run(ctx, o)
 	})
-	return d
 }
 
 // The daemon with a password: nothing it serves or logs holds it, neither
@@ -216,12 +180,12 @@ query: {provider: ymicp, ymicp: {url: "http://127.0.0.1:1"}}
 	d := startDaemon(t, daemon.Options{ConfigFile: cfg})
 	var served []string
 	get := func(path string) (int, string) {
-		code, body := serveGet(t, d.base+path)
+		code, body := serveGet(t, "http://"+d.Addr+path)
 		served = append(served, path+":\n"+body)
 		return code, body
 	}
 	reload := func() (int, string) {
-		resp, err := http.Post(d.base+"/-/reload", "", nil)
+		resp, err := http.Post("http://"+d.Addr+"/-/reload", "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,11 +229,11 @@ query: {provider: ymicp, ymicp: {url: "http://127.0.0.1:1"}}
 		t.Fatalf("reload: %d %s", code, body)
 	}
 	waitUntil(t, "ready again", func() bool { code, _ := get("/-/ready"); return code == http.StatusOK })
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Errorf("daemon.Run: %v", err)
 	}
 
-	logs := d.logs.String()
+	logs := d.Logs.String()
 	if !strings.Contains(logs, "WRONGPASS") || !strings.Contains(logs, `"level":"DEBUG"`) {
 		t.Errorf("the log lacks the refusal or the debug lines:\n%s", logs)
 	}
@@ -286,17 +250,17 @@ func TestPasswordDaemonURL(t *testing.T) {
 	d := startDaemon(t, daemon.Options{ConfigFile: cfg, RedisURL: "redis://:" + password + "@" + srv.Addr + "/0"})
 	var served strings.Builder
 	waitUntil(t, "ready", func() bool {
-		code, body := serveGet(t, d.base+"/-/ready")
+		code, body := serveGet(t, "http://"+d.Addr+"/-/ready")
 		served.WriteString(body)
 		return code == http.StatusOK
 	})
 	for _, path := range []string{"/", "/metrics"} {
-		_, body := serveGet(t, d.base+path)
+		_, body := serveGet(t, "http://"+d.Addr+path)
 		served.WriteString(body)
 	}
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Errorf("daemon.Run: %v", err)
 	}
-	noSecret(t, "the daemon's log", d.logs.String(), password)
+	noSecret(t, "the daemon's log", d.Logs.String(), password)
 	noSecret(t, "what the daemon served", served.String(), password)
 }

@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,18 +23,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/daemon"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -255,9 +252,9 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 	t.Cleanup(site.Close)
 	resolve, err := json.Marshal(map[string]string{
 		approvedDomain + ":80":  site.Listener.Addr().String(),
-		approvedDomain + ":443": freeAddr(t), // nobody listens: refused
-		"example.com:80":        freeAddr(t),
-		"example.com:443":       freeAddr(t),
+		approvedDomain + ":443": harness.FreeAddr(t), // nobody listens: refused
+		"example.com:80":        harness.FreeAddr(t),
+		"example.com:443":       harness.FreeAddr(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +333,7 @@ metrics:
 	t.Logf("metric families read by the dashboard: %v", names)
 
 	// A real Prometheus scraping it every second.
-	promAddr := freeAddr(t)
+	promAddr := harness.FreeAddr(t)
 	target := strings.TrimPrefix(base, "http://")
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, promCfg, fmt.Sprintf(`global:
@@ -454,13 +451,8 @@ func exported(families map[string]model.MetricType, name string) bool {
 
 func parseFamilies(t *testing.T, body string) map[string]model.MetricType {
 	t.Helper()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
-	}
 	out := map[string]model.MetricType{}
-	for name, mf := range mfs {
+	for name, mf := range harness.ParseMetrics(t, body) {
 		switch mf.GetType().String() {
 		case "HISTOGRAM":
 			out[name] = model.MetricTypeHistogram
@@ -528,135 +520,51 @@ func query(client *http.Client, prom, expr string) ([]series, error) {
 	}
 }
 
-// logSink collects the daemon's JSON log lines.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-var listening = regexp.MustCompile(`"msg":"Listening on","address":"([^"]+)"`)
-
 // startDaemon runs daemon.Run in-process with the configuration file and
 // returns its base URL once it listens; it is stopped when the test ends.
 func startDaemon(t *testing.T, cfg string) string {
 	t.Helper()
-	logs := &logSink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{
+	d := harness.StartDaemon(t, func(ctx context.Context, logger *slog.Logger) error {
+		return daemon.Run(ctx, daemon.Options{
 			ConfigFile:      cfg,
-			Logger:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Logger:          logger,
 			PingInterval:    200 * time.Millisecond,
 			FollowWait:      time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("daemon.Run: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Errorf("daemon.Run did not return a minute after its context was cancelled")
-		}
-		if t.Failed() {
-			t.Logf("---- daemon log ----\n%s", tail(logs.String(), 60))
-		}
 	})
-	var base string
-	waitFor(t, "the daemon listens", func() (bool, string) {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("daemon.Run returned early: %v\n%s", err, logs)
-		default:
-		}
-		m := listening.FindStringSubmatch(logs.String())
-		if m == nil {
-			return false, "no \"Listening on\" in its log"
-		}
-		base = "http://" + m[1]
-		return true, ""
-	})
-	return base
+	return "http://" + d.Addr
 }
 
 // startProcess starts a program, keeps its output for a failing test, and
 // stops it (SIGTERM, then SIGKILL) when the test ends.
 func startProcess(t *testing.T, name, bin string, args ...string) {
 	t.Helper()
-	out := &logSink{}
+	out := &harness.Log{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+	t.Cleanup(func() { // after the stop below
 		if t.Failed() {
-			t.Logf("---- output of %s ----\n%s", name, tail(out.String(), 60))
+			t.Logf("---- output of %s ----\n%s", name, out.Tail(60))
 		}
 	})
+	harness.StartProcess(t, cmd, 15*time.Second)
 }
 
 // waitFor polls cond until it holds; the generous deadline bounds a hang
 // (Prometheus 2.42 waits about 5 s before its first scrape).
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s; last: %s", what, detail)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	harness.Eventually(t, 60*time.Second, what, cond)
 }
 
 func get(t *testing.T, client *http.Client, u string) string {
 	t.Helper()
-	resp, err := client.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
+	code, body := harness.Fetch(t, client, http.MethodGet, u)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, code, body)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
-	}
-	return string(b)
+	return body
 }
 
 func writeFile(t *testing.T, path, body string) {
@@ -664,23 +572,4 @@ func writeFile(t *testing.T, path, body string) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freeAddr returns a 127.0.0.1 address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

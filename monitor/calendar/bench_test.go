@@ -12,71 +12,59 @@ var benchSpans = []struct {
 	{"5y", "2020-01-01", "2024-12-31"},
 }
 
-// benchCases turns each span into the n that AddBusinessDays covers it with.
-func benchCases(b *testing.B) (c *Calendar, ref reference, cases []struct {
+// benchCase is a span and the n that AddBusinessDays covers it with.
+type benchCase struct {
 	name     string
 	from, to Date
 	n        int
-}) {
-	c, ref = newCalendar(b), newReference(b)
+}
+
+// benchSpan runs run as a sub-benchmark for each span, with the calendar
+// and the naive reference.
+func benchSpan(b *testing.B, run func(b *testing.B, c *Calendar, ref reference, tc benchCase)) {
+	c, ref := newCalendar(b), newReference(b)
 	for _, s := range benchSpans {
 		from, to := date(b, s.from), date(b, s.to)
-		cases = append(cases, struct {
-			name     string
-			from, to Date
-			n        int
-		}{s.name, from, to, ref.count(from, to)})
+		tc := benchCase{s.name, from, to, ref.count(from, to)}
+		b.Run(tc.name, func(b *testing.B) { run(b, c, ref, tc) })
 	}
-	return c, ref, cases
 }
 
 func BenchmarkAddBusinessDays(b *testing.B) {
-	c, ref, cases := benchCases(b)
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			want := ref.add(tc.from, tc.n)
-			for b.Loop() {
-				if c.AddBusinessDays(tc.from, tc.n) != want {
-					b.Fatal("wrong answer")
-				}
+	benchSpan(b, func(b *testing.B, c *Calendar, ref reference, tc benchCase) {
+		want := ref.add(tc.from, tc.n)
+		for b.Loop() {
+			if c.AddBusinessDays(tc.from, tc.n) != want {
+				b.Fatal("wrong answer")
 			}
-		})
-	}
+		}
+	})
 }
 
 func BenchmarkNaiveAdd(b *testing.B) {
-	_, ref, cases := benchCases(b)
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				ref.add(tc.from, tc.n)
-			}
-		})
-	}
+	benchSpan(b, func(b *testing.B, _ *Calendar, ref reference, tc benchCase) {
+		for b.Loop() {
+			ref.add(tc.from, tc.n)
+		}
+	})
 }
 
 func BenchmarkCountBusinessDays(b *testing.B) {
-	c, _, cases := benchCases(b)
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				if c.CountBusinessDays(tc.from, tc.to) != tc.n {
-					b.Fatal("wrong answer")
-				}
+	benchSpan(b, func(b *testing.B, c *Calendar, _ reference, tc benchCase) {
+		for b.Loop() {
+			if c.CountBusinessDays(tc.from, tc.to) != tc.n {
+				b.Fatal("wrong answer")
 			}
-		})
-	}
+		}
+	})
 }
 
 func BenchmarkNaiveCount(b *testing.B) {
-	_, ref, cases := benchCases(b)
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				ref.count(tc.from, tc.to)
-			}
-		})
-	}
+	benchSpan(b, func(b *testing.B, _ *Calendar, ref reference, tc benchCase) {
+		for b.Loop() {
+			ref.count(tc.from, tc.to)
+		}
+	})
 }
 
 // BenchmarkNew is the cost of loading the schedules once the lunar table exists.

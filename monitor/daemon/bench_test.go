@@ -9,9 +9,6 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/store"
-	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // BenchmarkView100k measures, side by side at issue 8's scale (100,000
@@ -27,8 +24,6 @@ import (
 // client and the garbage collector on every core; goal (issue 14): an idle
 // turn at most 5% of a full load.
 func BenchmarkView100k(b *testing.B) {
-	rs := redistest.Start(b)
-	st := store.New(rs.Client(b), "bench")
 	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)
 	cs := make([]cancellation.Cancellation, 100_000)
 	for i := range cs {
@@ -46,15 +41,9 @@ func BenchmarkView100k(b *testing.B) {
 		cs[i] = c
 	}
 	ctx := context.Background()
-	if err := st.AddMany(ctx, cs, "operator:bench"); err != nil {
-		b.Fatal(err)
-	}
-	cal, err := calendar.Load(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := config.Default()
-	d := viewDaemon(b, source{store: st, cal: cal, cfg: &cfg}, fixedNow)
+	src := newSource(b, cs...)
+	st := src.store
+	d := viewDaemon(b, src, fixedNow)
 	if err := d.follow(ctx); err != nil { // adopt and load
 		b.Fatal(err)
 	}

@@ -25,6 +25,14 @@ import (
 
 const password = "s3cret-pw-never-shown"
 
+// seededStore is a store on rs (key prefix "test") holding what seed tracks.
+func seededStore(t *testing.T, rs *redistest.Server) *store.Store {
+	t.Helper()
+	st := store.New(rs.Client(t), "test")
+	seed(t, st)
+	return st
+}
+
 // seed tracks one cancellation of each shape the daemon shows.
 func seed(t *testing.T, st *store.Store) {
 	t.Helper()
@@ -263,8 +271,7 @@ icpmon_calendar_covered_until_timestamp_seconds %d
 
 func TestRedisOutageAndRecovery(t *testing.T) {
 	rs := redistest.Start(t)
-	st := store.New(rs.Client(t), "test")
-	seed(t, st)
+	st := seededStore(t, rs)
 	d := start(t, Options{ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1s", "")}, "http", nil)
 	eventually(t, "ready with a snapshot", func() (bool, string) {
 		code, body := d.get("/-/ready")
@@ -349,7 +356,7 @@ func TestRedisDownAtStart(t *testing.T) {
 	}
 
 	rs.Restart(t)
-	seed(t, store.New(rs.Client(t), "test"))
+	seededStore(t, rs)
 	eventually(t, "ready with a snapshot once Redis is up", func() (bool, string) {
 		code, body := d.get("/-/ready")
 		_, mfs := d.scrape()
@@ -360,7 +367,7 @@ func TestRedisDownAtStart(t *testing.T) {
 
 func TestShutdownLetsRunningJobFinish(t *testing.T) {
 	rs := redistest.Start(t)
-	seed(t, store.New(rs.Client(t), "test"))
+	seededStore(t, rs)
 	// The reach job writes to Redis every second (the review job reads none).
 	cfg := newOutside(t).writeConfig(t, "", rs.URL(), "@every 1h", "")
 	body, err := os.ReadFile(cfg)

@@ -20,8 +20,7 @@ import (
 // next review tick (an hour away here).
 func TestChangesAreServedAtOnce(t *testing.T) {
 	rs := redistest.Start(t)
-	st := store.New(rs.Client(t), "test")
-	seed(t, st)
+	st := seededStore(t, rs)
 	d := start(t, Options{ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1h", "")}, "http", nil)
 	eventually(t, "the seeded cancellations are served", func() (bool, string) {
 		return d.has("icpmon_cancellation_info", "id", "overdue"), ""
@@ -165,8 +164,7 @@ func TestResyncIntervalReloadsTheStore(t *testing.T) {
 // Replicas follow the same store, each its own view.
 func TestReplicasFollowTheStore(t *testing.T) {
 	rs := redistest.Start(t)
-	st := store.New(rs.Client(t), "test")
-	seed(t, st)
+	st := seededStore(t, rs)
 	out := newOutside(t)
 	a := start(t, Options{ConfigFile: out.writeConfig(t, "", rs.URL(), "@every 1h", "")}, "http", nil)
 	b := start(t, Options{ConfigFile: out.writeConfig(t, "", rs.URL(), "@every 1h", "")}, "http", nil)

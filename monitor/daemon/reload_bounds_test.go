@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -20,7 +20,7 @@ import (
 // the shutdown never waits for a stuck one.
 func TestStuckReloadBlocksNeitherLaterReloadsNorShutdown(t *testing.T) {
 	stopping := make(chan struct{})
-	logs := &sink{}
+	logs := &harness.Log{}
 	d := &daemon{
 		o:          Options{ConfigFile: "icpmon.yml", ReloadTimeout: 100 * time.Millisecond},
 		log:        slog.New(slog.NewJSONHandler(logs, nil)),
@@ -117,7 +117,7 @@ func TestStuckReloadBlocksNeitherLaterReloadsNorShutdown(t *testing.T) {
 // the connection in force, says why, and counts as a failed reload.
 func TestReloadKeepsRedisWhenTheNewSettingsFail(t *testing.T) {
 	rs := redistest.StartPassword(t, "old-secret")
-	seed(t, store.New(rs.Client(t), "test"))
+	seededStore(t, rs)
 	world := newOutside(t)
 	cfg := world.writeConfig(t, "", rs.URL(), "@every 1h", "")
 	d := start(t, Options{ConfigFile: cfg}, "http", nil)

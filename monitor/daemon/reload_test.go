@@ -8,13 +8,12 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 func TestReload(t *testing.T) {
 	rs := redistest.Start(t)
-	seed(t, store.New(rs.Client(t), "test"))
+	seededStore(t, rs)
 	world := newOutside(t)
 	cfg := world.writeConfig(t, "", rs.URL(), "@every 1h", "")
 	reloads := make(chan struct{})

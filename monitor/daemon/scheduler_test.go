@@ -13,15 +13,16 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
 // built is a daemon with its configuration in force but nothing started,
 // for tests of the scheduler on its own.
-func built(t *testing.T) (*daemon, *sink) {
+func built(t *testing.T) (*daemon, *harness.Log) {
 	t.Helper()
 	rs := redistest.Start(t)
-	logs := &sink{}
+	logs := &harness.Log{}
 	d := &daemon{
 		o: Options{
 			ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1h", ""),

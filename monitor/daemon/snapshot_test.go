@@ -17,17 +17,10 @@ import (
 )
 
 func TestTake(t *testing.T) {
-	rs := redistest.Start(t)
-	st := store.New(rs.Client(t), "test")
-	ctx := context.Background()
-	cal, err := calendar.Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := config.Default()
 	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)
 	graceEnd := approvedAt.Add(cfg.Reach.Grace)
-	for _, c := range []cancellation.Cancellation{
+	src := newSource(t, []cancellation.Cancellation{
 		{ID: "site", Kind: cancellation.KindWebsite, Licence: "京ICP备12345678号-1", Province: "京",
 			Domains: []string{"a.example", "b.example"}, Submitted: calendar.NewDate(2026, 1, 5),
 			Status: cancellation.Approved, ApprovedAt: approvedAt,
@@ -46,16 +39,11 @@ func TestTake(t *testing.T) {
 			Submitted: calendar.NewDate(2025, 10, 9), Status: cancellation.Cleared, ApprovedAt: approvedAt, ClearedAt: approvedAt.Add(72 * time.Hour)},
 		{ID: "gone", Kind: cancellation.KindWebsite, Licence: "沪ICP备11112222号-5", Province: "沪",
 			Submitted: calendar.NewDate(2025, 10, 9), Status: cancellation.Withdrawn},
-	} {
-		if _, err := st.Add(ctx, c, "operator:test"); err != nil {
-			t.Fatalf("add %s: %v", c.ID, err)
-		}
-	}
-	cleared, err := st.Get(ctx, "done")
+	}...)
+	cleared, err := src.store.Get(context.Background(), "done")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := source{store: st, cal: cal, cfg: &cfg}
 
 	s := take(t, src, cleared.ClearedAt.Add(cfg.Metrics.ClearedRetention))
 	byID := map[string]*status.Standing{}
@@ -80,7 +68,7 @@ func TestTake(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("sites %v, want %v", got, want)
 	}
-	if wantLinger := cal.Deadline(calendar.DateOf(approvedAt), cfg.Query.LingerBusinessDays); !site.LingerDeadline.Equal(wantLinger) {
+	if wantLinger := src.cal.Deadline(calendar.DateOf(approvedAt), cfg.Query.LingerBusinessDays); !site.LingerDeadline.Equal(wantLinger) {
 		t.Errorf("linger deadline %v, want %v", site.LingerDeadline, wantLinger)
 	}
 	if !byID["access"].LingerDeadline.IsZero() {
@@ -113,6 +101,22 @@ type source struct {
 	store *store.Store
 	cal   *calendar.Calendar
 	cfg   *config.Config
+}
+
+// newSource is a store on a Redis of the test's own holding cs, with the
+// default configuration and the embedded calendar.
+func newSource(t testing.TB, cs ...cancellation.Cancellation) source {
+	t.Helper()
+	st := store.New(redistest.Start(t).Client(t), "test")
+	if err := st.AddMany(context.Background(), cs, "operator:test"); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calendar.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	return source{store: st, cal: cal, cfg: &cfg}
 }
 
 // take loads a view of src at now with the daemon's own follower, and

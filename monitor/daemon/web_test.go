@@ -2,7 +2,7 @@ package daemon
 
 import (
 	"crypto/tls"
-	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -62,12 +63,13 @@ func TestBasicAuthGuardsEveryEndpoint(t *testing.T) {
 func TestTLSScrape(t *testing.T) {
 	rs := redistest.Start(t)
 	dir := t.TempDir()
-	pool := selfSigned(t, dir)
+	ca := harness.NewCA(t)
+	certFile, keyFile := harness.WriteCert(t, dir, "server", ca.Issue(t, time.Now().Add(24*time.Hour), "127.0.0.1", "localhost"))
 	webCfg := filepath.Join(dir, "web.yml")
-	if err := os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
+	if err := os.WriteFile(webCfg, fmt.Appendf(nil, "tls_server_config:\n  cert_file: %s\n  key_file: %s\n", certFile, keyFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
 	d := start(t, Options{ConfigFile: newOutside(t).writeConfig(t, "", rs.URL(), "@every 1h", ""), Web: webConfigFlag(webCfg)}, "https", client)
 
 	eventually(t, "ready over TLS", func() (bool, string) {
@@ -87,22 +89,6 @@ func TestTLSScrape(t *testing.T) {
 			t.Error("plain HTTP scrape of the TLS listener succeeded")
 		}
 	}
-}
-
-// selfSigned writes cert.pem and key.pem for 127.0.0.1 into dir and returns
-// a pool that trusts the certificate.
-func selfSigned(t *testing.T, dir string) *x509.CertPool {
-	t.Helper()
-	certPEM, keyPEM := selfSignedCert(t, "127.0.0.1", "localhost")
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return pool
 }
 
 func TestBadWebConfigStopsTheStart(t *testing.T) {

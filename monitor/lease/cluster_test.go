@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -21,7 +22,7 @@ func oneNodeCluster(t *testing.T) *redis.ClusterClient {
 	if err := node.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
 		t.Fatalf("assign the slots: %v", err)
 	}
-	eventually(t, slack, "the cluster is up", func() bool {
+	harness.WaitUntil(t, slack, "the cluster is up", func() bool {
 		info, err := node.ClusterInfo(ctx).Result()
 		return err == nil && strings.Contains(info, "cluster_state:ok")
 	})
@@ -42,7 +43,7 @@ func TestCluster(t *testing.T) {
 	ctxKeep, stop := context.WithCancel(ctx)
 	kept := make(chan struct{})
 	go func() { defer close(kept); e.Keep(ctxKeep) }()
-	eventually(t, slack, "Keep obtains the lease on Cluster", e.Held)
+	harness.WaitUntil(t, slack, "Keep obtains the lease on Cluster", e.Held)
 	stop()
 	<-kept
 	if n, err := c.Exists(ctx, key).Result(); err != nil || n != 0 {

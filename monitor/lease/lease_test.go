@@ -1,12 +1,10 @@
 package lease
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -45,6 +44,18 @@ func newReplica(t *testing.T, srv *redistest.Server, ttl time.Duration, opts ...
 	return &replica{e: New(rdb, key, ttl, opts...), rdb: rdb}
 }
 
+// leaderAndStandby are two replicas on a Redis of their own whose leases
+// last ttl: the leader keeping the lease it has obtained, the standby not
+// yet keeping.
+func leaderAndStandby(t *testing.T, ttl time.Duration) (leader, standby *replica) {
+	t.Helper()
+	srv := redistest.Start(t)
+	leader, standby = newReplica(t, srv, ttl), newReplica(t, srv, ttl)
+	leader.keep(t)
+	harness.WaitUntil(t, slack, "the leader obtains the lease", leader.e.Held)
+	return leader, standby
+}
+
 // keep runs Keep until stopKeeping or the end of the test.
 func (r *replica) keep(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,17 +84,6 @@ func token(t *testing.T, rdb redis.Cmdable) string {
 		t.Fatalf("GET %s: %v", key, err)
 	}
 	return v
-}
-
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // blocking is a run that starts, then waits for its context or for done.
@@ -121,6 +121,43 @@ func goRun(e *Elector, at time.Time, fn func(context.Context) error) chan result
 		out <- result{ran, err}
 	}()
 	return out
+}
+
+// runTickOnce runs tick i on every elector at once, with fn as the run, and
+// fails the test unless exactly one of them ran it, once; it returns the
+// index of that one.
+func runTickOnce(t *testing.T, electors []*Elector, i int, fn func(context.Context) error) int {
+	t.Helper()
+	var runs atomic.Int32
+	counted := func(ctx context.Context) error {
+		runs.Add(1)
+		return fn(ctx)
+	}
+	start := make(chan struct{})
+	results := make([]chan result, len(electors))
+	for j, e := range electors {
+		results[j] = make(chan result, 1)
+		go func() {
+			<-start
+			ran, err := e.Run(context.Background(), tick(i), counted)
+			results[j] <- result{ran, err}
+		}()
+	}
+	close(start)
+	ran, by := 0, -1
+	for j := range electors {
+		r := wait(t, "Run", results[j])
+		if r.err != nil {
+			t.Fatalf("tick %d, replica %d: %v", i, j, r.err)
+		}
+		if r.ran {
+			ran, by = ran+1, j
+		}
+	}
+	if ran != 1 || runs.Load() != 1 {
+		t.Fatalf("tick %d: %d Runs reported running, fn ran %d times; want exactly once", i, ran, runs.Load())
+	}
+	return by
 }
 
 func wait[T any](t *testing.T, what string, c <-chan T) T {
@@ -253,7 +290,7 @@ func TestKeepHoldsPastTTL(t *testing.T) {
 	const ttl = time.Second
 	a := newReplica(t, srv, ttl)
 	a.keep(t)
-	eventually(t, slack, "Keep obtains the free lease", a.e.Held)
+	harness.WaitUntil(t, slack, "Keep obtains the free lease", a.e.Held)
 	held := token(t, a.rdb)
 	if held == "" {
 		t.Fatal("Held, but no lease in Redis")
@@ -317,12 +354,8 @@ func TestRunAloneClaimsAndGivesUp(t *testing.T) {
 }
 
 func TestRunLeavesTheTickToTheLeader(t *testing.T) {
-	srv := redistest.Start(t)
 	const ttl = 300 * time.Millisecond
-	leader := newReplica(t, srv, ttl)
-	standby := newReplica(t, srv, ttl)
-	leader.keep(t)
-	eventually(t, slack, "the leader obtains the lease", leader.e.Held)
+	leader, standby := leaderAndStandby(t, ttl)
 
 	// The leader renews but does not run tick 1 (its previous run is still
 	// going, say): the standby waits, then leaves the tick alone.
@@ -408,7 +441,7 @@ func TestLostLeaseCancelsTheRun(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := redistest.Start(t)
 			ops := srv.Client(t)
-			var logs syncBuffer
+			var logs harness.Log
 			a := newReplica(t, srv, ttl, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			b := newBlocking()
 			done := goRun(a.e, tick(1), b.run)
@@ -448,40 +481,13 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 					r.keep(t)
 				}
 			}
-			const ticks = 50
-			var runs [ticks]atomic.Int32
+			electors := []*Elector{replicas[0].e, replicas[1].e}
 			ranBy := [2]int{}
-			for i := range ticks {
-				fn := func(context.Context) error {
-					runs[i].Add(1)
+			for i := range 50 {
+				ranBy[runTickOnce(t, electors, i, func(context.Context) error {
 					time.Sleep(time.Millisecond) // a run takes a while
 					return nil
-				}
-				go1 := make(chan struct{})
-				results := make([]chan result, 2)
-				for j, r := range replicas {
-					results[j] = make(chan result, 1)
-					go func() {
-						<-go1
-						ran, err := r.e.Run(context.Background(), tick(i), fn)
-						results[j] <- result{ran, err}
-					}()
-				}
-				close(go1)
-				ran := 0
-				for j := range replicas {
-					r := wait(t, "Run", results[j])
-					if r.err != nil {
-						t.Fatalf("tick %d, replica %d: %v", i, j, r.err)
-					}
-					if r.ran {
-						ran++
-						ranBy[j]++
-					}
-				}
-				if ran != 1 || runs[i].Load() != 1 {
-					t.Fatalf("tick %d: %d Runs reported running, fn ran %d times; want exactly once", i, ran, runs[i].Load())
-				}
+				})]++
 			}
 			t.Logf("runs by replica: %v", ranBy)
 		})
@@ -489,12 +495,8 @@ func TestTwoReplicasRunEachTickOnce(t *testing.T) {
 }
 
 func TestKillTheLeader(t *testing.T) {
-	srv := redistest.Start(t)
 	const ttl = 500 * time.Millisecond
-	leader := newReplica(t, srv, ttl)
-	standby := newReplica(t, srv, ttl)
-	leader.keep(t)
-	eventually(t, slack, "the leader obtains the lease", leader.e.Held)
+	leader, standby := leaderAndStandby(t, ttl)
 	standby.keep(t)
 	old := token(t, standby.rdb)
 
@@ -507,7 +509,7 @@ func TestKillTheLeader(t *testing.T) {
 	if err := leader.rdb.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*ttl+slack, "the standby takes over", standby.e.Held)
+	harness.WaitUntil(t, 2*ttl+slack, "the standby takes over", standby.e.Held)
 	t.Logf("takeover %v after the kill (TTL %v)", time.Since(killed).Round(time.Millisecond), ttl)
 	if got := token(t, standby.rdb); got == old || got == "" {
 		t.Fatalf("the standby holds, but the lease is %q (old %q)", got, old)
@@ -530,13 +532,9 @@ func TestKillTheLeader(t *testing.T) {
 }
 
 func TestShutdownHandsOverAtOnce(t *testing.T) {
-	srv := redistest.Start(t)
 	// Long enough that a handover by expiry would outlast the test's waits.
 	const ttl = time.Hour
-	leader := newReplica(t, srv, ttl)
-	standby := newReplica(t, srv, ttl)
-	leader.keep(t)
-	eventually(t, slack, "the leader obtains the lease", leader.e.Held)
+	leader, standby := leaderAndStandby(t, ttl)
 	old := token(t, leader.rdb)
 
 	// Keep ends while a run holds the lease: the run keeps it.
@@ -560,23 +558,5 @@ func TestShutdownHandsOverAtOnce(t *testing.T) {
 		t.Fatalf("the standby's Run = %v, %v; want it to take over at once", ran, err)
 	}
 	standby.keep(t)
-	eventually(t, slack, "the standby's Keep obtains the free lease", standby.e.Held)
-}
-
-// syncBuffer is a log sink safe for the Elector's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	harness.WaitUntil(t, slack, "the standby's Keep obtains the free lease", standby.e.Held)
 }

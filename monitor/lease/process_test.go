@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -82,7 +83,7 @@ func TestReplicaProcesses(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envReplica+"="+name, envRedis+"="+srv.Addr)
-		out := &syncBuffer{}
+		out := &harness.Log{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -112,7 +113,7 @@ func TestReplicaProcesses(t *testing.T) {
 		}
 		return at, by
 	}
-	eventually(t, slack, "ten ticks run", func() bool { return rdb.HLen(ctx, runsKey).Val() >= 10 })
+	harness.WaitUntil(t, slack, "ten ticks run", func() bool { return rdb.HLen(ctx, runsKey).Val() >= 10 })
 	lastByLeader, leader := latest()
 	other := map[string]string{"a": "b", "b": "a"}[leader]
 	killed := time.Now()
@@ -122,7 +123,7 @@ func TestReplicaProcesses(t *testing.T) {
 	_ = procs[leader].Wait()
 	// A tick in flight when it died may still have been recorded.
 	var takeover int64
-	eventually(t, 2*processTTL+slack, "the other replica takes over", func() bool {
+	harness.WaitUntil(t, 2*processTTL+slack, "the other replica takes over", func() bool {
 		at, by := latest()
 		if by == other && at > lastByLeader {
 			takeover = at
@@ -132,7 +133,7 @@ func TestReplicaProcesses(t *testing.T) {
 	})
 	t.Logf("replica %s killed; %s ran tick %d %v later (TTL %v)", leader, other,
 		takeover, time.Since(killed).Round(time.Millisecond), processTTL)
-	eventually(t, slack, "the new leader runs five more ticks", func() bool {
+	harness.WaitUntil(t, slack, "the new leader runs five more ticks", func() bool {
 		who, err := rdb.HGetAll(ctx, whoKey).Result()
 		if err != nil {
 			t.Fatal(err)

@@ -3,13 +3,13 @@ package lease
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -38,30 +38,13 @@ func TestClusterThreeNodes(t *testing.T) {
 		go func() { defer close(kept[i]); e.Keep(ctx) }()
 		t.Cleanup(func() { cancel(); <-kept[i] })
 	}
-	eventually(t, slack, "one replica holds the lease", func() bool {
+	harness.WaitUntil(t, slack, "one replica holds the lease", func() bool {
 		return electors[0].Held() || electors[1].Held()
 	})
 
 	const ticks = 10
 	for i := range ticks {
-		var runs atomic.Int32
-		results := make([]chan result, len(electors))
-		for j, e := range electors {
-			results[j] = goRun(e, tick(i), func(context.Context) error { runs.Add(1); return nil })
-		}
-		ran := 0
-		for j := range electors {
-			r := wait(t, "Run", results[j])
-			if r.err != nil {
-				t.Fatalf("tick %d, replica %d: %v", i, j, r.err)
-			}
-			if r.ran {
-				ran++
-			}
-		}
-		if ran != 1 || runs.Load() != 1 {
-			t.Fatalf("tick %d: %d Runs ran, fn ran %d times; want exactly once", i, ran, runs.Load())
-		}
+		runTickOnce(t, electors, i, func(context.Context) error { return nil })
 	}
 
 	bySlot := cluster.KeysBySlot(t)
@@ -82,7 +65,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 	stops[leader]()
 	<-kept[leader]
-	eventually(t, slack, "the standby takes over", electors[standby].Held)
+	harness.WaitUntil(t, slack, "the standby takes over", electors[standby].Held)
 	if ran, err := electors[standby].Run(context.Background(), tick(ticks), func(context.Context) error { return nil }); !ran || err != nil {
 		t.Fatalf("the new leader's Run of tick %d = %v, %v", ticks, ran, err)
 	}

@@ -16,20 +16,16 @@ type Jobs struct {
 
 func newJobs() *Jobs {
 	return &Jobs{
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "job_last_success_timestamp_seconds",
-			Help: "When the job last finished without error; absent until it has.",
-		}, []string{"job_name"}),
+		lastSuccess: gaugeVec("job_last_success_timestamp_seconds",
+			"When the job last finished without error; absent until it has.", "job_name"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "job_duration_seconds",
 			Help: "How long each run of the job took, successful or not.",
 			// From a review of a few items to a rate-limited query sweep of hours.
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200},
 		}, []string{"job_name"}),
-		interval: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "job_interval_seconds",
-			Help: "The job's scheduled period: the @every duration, or the gap between its next two runs.",
-		}, []string{"job_name"}),
+		interval: gaugeVec("job_interval_seconds",
+			"The job's scheduled period: the @every duration, or the gap between its next two runs.", "job_name"),
 	}
 }
 

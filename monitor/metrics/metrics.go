@@ -42,34 +42,20 @@ func NewSet() *Set {
 		Jobs:     newJobs(),
 		Query:    newQuery(),
 		Probes:   newProbes(),
-		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "redis_up",
-			Help: "1 when the last Redis round trip worked, 0 when it failed.",
-		}),
-		coveredUntil: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "calendar_covered_until_timestamp_seconds",
-			Help: "End (24:00 China time) of the last day covered by an official holiday schedule.",
-		}),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "config_last_reload_successful",
-			Help: "1 when the last configuration load worked, 0 after a failed reload (the previous configuration keeps running).",
-		}),
-		reloadSuccessAt: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
-			Help: "When the configuration was last loaded successfully.",
-		}),
-		storeLost: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "store_lost",
-			Help: "1 when the store's identity vanished or changed under the daemon (FLUSHDB, Redis restarted empty, another store): the last snapshot of the adopted store is served until a reload acknowledges.",
-		}),
-		storeCreated: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "store_created_timestamp_seconds",
-			Help: "When the store the daemon adopted was first used (its identity was written).",
-		}, nil),
-		storeAcknowledged: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "store_acknowledged_timestamp_seconds",
-			Help: "When a reload last adopted the store, an operator's acknowledgement of it; no series before one.",
-		}, nil),
+		redisUp: gauge("redis_up",
+			"1 when the last Redis round trip worked, 0 when it failed."),
+		coveredUntil: gauge("calendar_covered_until_timestamp_seconds",
+			"End (24:00 China time) of the last day covered by an official holiday schedule."),
+		reloadOK: gauge("config_last_reload_successful",
+			"1 when the last configuration load worked, 0 after a failed reload (the previous configuration keeps running)."),
+		reloadSuccessAt: gauge("config_last_reload_success_timestamp_seconds",
+			"When the configuration was last loaded successfully."),
+		storeLost: gauge("store_lost",
+			"1 when the store's identity vanished or changed under the daemon (FLUSHDB, Redis restarted empty, another store): the last snapshot of the adopted store is served until a reload acknowledges."),
+		storeCreated: gaugeVec("store_created_timestamp_seconds",
+			"When the store the daemon adopted was first used (its identity was written)."),
+		storeAcknowledged: gaugeVec("store_acknowledged_timestamp_seconds",
+			"When a reload last adopted the store, an operator's acknowledgement of it; no series before one."),
 	}
 	s.Registry.MustRegister(
 		s.redisUp, s.coveredUntil, s.reloadOK, s.reloadSuccessAt,
@@ -113,6 +99,19 @@ func (s *Set) StoreLost() { s.storeLost.Set(1) }
 
 // ConfigReloadFailed records a reload that was refused.
 func (s *Set) ConfigReloadFailed() { s.reloadOK.Set(0) }
+
+// gauge, gaugeVec and counterVec make a metric of the daemon's namespace.
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+}
 
 func boolValue(b bool) float64 {
 	if b {

@@ -15,10 +15,8 @@ type Probes struct {
 }
 
 func newProbes() *Probes {
-	p := &Probes{errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "probe_errors_total",
-		Help: "Website probes that failed on this host, proving nothing about the site (result probe_error), by reason: descriptors, buffers, local_address, cancelled, invalid_target.",
-	}, []string{"reason"})}
+	p := &Probes{errors: counterVec("probe_errors_total",
+		"Website probes that failed on this host, proving nothing about the site (result probe_error), by reason: descriptors, buffers, local_address, cancelled, invalid_target.", "reason")}
 	for _, r := range prober.ProbeErrorReasons() {
 		p.errors.WithLabelValues(r)
 	}

@@ -31,18 +31,12 @@ func LookupResults() []string {
 
 func newQuery() *Query {
 	return &Query{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "query_requests_total",
-			Help: "Public-query lookups by provider and result: present, absent, or why the lookup proved nothing.",
-		}, []string{"provider", "result"}),
-		canary: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "query_canary_ok",
-			Help: "1 when the last lookup of the canary licence came back present, 0 otherwise; absent before the first.",
-		}, nil),
-		captcha: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "query_captcha_total",
-			Help: "Slider captchas by provider and outcome: solved (accepted), refused (a wrong answer), no_guess (the solver declined).",
-		}, []string{"provider", "result"}),
+		requests: counterVec("query_requests_total",
+			"Public-query lookups by provider and result: present, absent, or why the lookup proved nothing.", "provider", "result"),
+		canary: gaugeVec("query_canary_ok",
+			"1 when the last lookup of the canary licence came back present, 0 otherwise; absent before the first."),
+		captcha: counterVec("query_captcha_total",
+			"Slider captchas by provider and outcome: solved (accepted), refused (a wrong answer), no_guess (the solver declined).", "provider", "result"),
 	}
 }
 

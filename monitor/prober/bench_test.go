@@ -6,18 +6,19 @@ import (
 	"testing"
 
 	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 // BenchmarkProbe is the cost of one served probe on a kept-alive connection,
 // the steady state of repeated probes; issue 8 compares it with blackbox_exporter.
 func BenchmarkProbe(b *testing.B) {
-	ca := newPKI(b)
+	ca := harness.NewCA(b)
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "<html><title>Example shop</title><body>welcome</body></html>")
 	})
 	plain := startHTTP(b, page)
 	secure := startTLS(b, ca, page, "www.example.com")
-	p := newProber(b, prober.Options{RootCAs: ca.pool, Resolve: map[string]string{
+	p := newProber(b, prober.Options{RootCAs: ca.Pool, Resolve: map[string]string{
 		"www.example.com:80":  addr(plain),
 		"www.example.com:443": addr(secure),
 	}})

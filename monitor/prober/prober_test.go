@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 func check(t *testing.T, got prober.Outcome, result string, detail ...string) {
@@ -32,7 +33,7 @@ func TestServed(t *testing.T) {
 	// A proxy from the environment is not used: the site is probed directly.
 	t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
-	ca := newPKI(t)
+	ca := harness.NewCA(t)
 	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Host {
 		case "www.example.com":
@@ -46,7 +47,7 @@ func TestServed(t *testing.T) {
 	plain := startHTTP(t, site)
 	secure := startTLS(t, ca, site, "www.example.com", "down.example.com", "gone.example.com")
 	p := newProber(t, prober.Options{
-		RootCAs: ca.pool,
+		RootCAs: ca.Pool,
 		Resolve: map[string]string{
 			"www.example.com:80":   addr(plain),
 			"www.example.com:443":  addr(secure),
@@ -74,13 +75,13 @@ func TestServed(t *testing.T) {
 }
 
 func TestTimingsAndKeepAlive(t *testing.T) {
-	ca := newPKI(t)
+	ca := harness.NewCA(t)
 	srv := startTLS(t, ca, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "hello")
 	}), "www.example.com")
 	var logged bytes.Buffer
 	p := newProber(t, prober.Options{
-		RootCAs: ca.pool,
+		RootCAs: ca.Pool,
 		Resolve: map[string]string{"www.example.com:443": addr(srv)},
 		Logger:  slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -102,7 +103,7 @@ func TestTimingsAndKeepAlive(t *testing.T) {
 
 func TestProviderBlocks(t *testing.T) {
 	other := &counter{}
-	otherSrv := startTLS(t, newPKI(t), other, "dnspod.qcloud.com")
+	otherSrv := startTLS(t, harness.NewCA(t), other, "dnspod.qcloud.com")
 	cases := []struct {
 		fixture string
 		result  string
@@ -167,8 +168,8 @@ func readClientHello(c net.Conn) error {
 }
 
 func TestResetDuringTLSHandshake(t *testing.T) {
-	rst := rawServer(t, hangUpAfterClientHello(true))
-	fin := rawServer(t, hangUpAfterClientHello(false))
+	rst := harness.RawListener(t, hangUpAfterClientHello(true))
+	fin := harness.RawListener(t, hangUpAfterClientHello(false))
 	p := newProber(t, prober.Options{Resolve: map[string]string{
 		"www.example.com:443":  rst,
 		"shop.example.com:443": fin,
@@ -188,18 +189,18 @@ func TestConnectionFailures(t *testing.T) {
 	refused := ln.Addr().String()
 	ln.Close()
 
-	silent := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	closing := rawServer(t, func(c net.Conn) {
+	silent := harness.RawListener(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	closing := harness.RawListener(t, func(c net.Conn) {
 		readRequest(c)
 		c.Close()
 	})
 	// An SSH server where a web server was expected.
-	garbage := rawServer(t, func(c net.Conn) {
+	garbage := harness.RawListener(t, func(c net.Conn) {
 		readRequest(c)
 		io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n\r\n")
 		c.Close()
 	})
-	garbageTLS := rawServer(t, func(c net.Conn) {
+	garbageTLS := harness.RawListener(t, func(c net.Conn) {
 		readClientHello(c)
 		io.WriteString(c, "SSH-2.0-OpenSSH_9.6\r\n\r\n")
 		c.Close()
@@ -251,14 +252,14 @@ func TestInvalidNames(t *testing.T) {
 }
 
 func TestBadCertificates(t *testing.T) {
-	ca := newPKI(t)
-	stranger := newPKI(t)
+	ca := harness.NewCA(t)
+	stranger := harness.NewCA(t)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") })
 	wrongName := startTLS(t, ca, ok, "www.example.net")
 	unknownCA := startTLS(t, stranger, ok, "unknown.example.com")
-	expired := httptestTLSWith(t, ok, ca.issue(t, time.Now().Add(-time.Hour), "www.example.com"))
+	expired := httptestTLSWith(t, ok, ca.Issue(t, time.Now().Add(-time.Hour), "www.example.com"))
 	p := newProber(t, prober.Options{
-		RootCAs: ca.pool,
+		RootCAs: ca.Pool,
 		Resolve: map[string]string{
 			"wrong.example.com:443":   addr(wrongName),
 			"unknown.example.com:443": addr(unknownCA),
@@ -357,7 +358,7 @@ func TestExtraSignatures(t *testing.T) {
 }
 
 func TestCancelledAndInvalidTargets(t *testing.T) {
-	silent := rawServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	silent := harness.RawListener(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	p := newProber(t, prober.Options{Resolve: map[string]string{"www.example.com:80": silent}})
 
 	ctx, cancel := context.WithCancel(t.Context())

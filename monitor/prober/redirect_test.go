@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 func TestSameOriginRedirectsAreFollowed(t *testing.T) {
-	ca := newPKI(t)
+	ca := harness.NewCA(t)
 	// http://www.example.com.cn/ → https://www.example.com.cn:443/ → /home
 	// (200): http up to https on the default ports, then within the origin;
 	// every hop reaches its own local server through the resolve overrides.
@@ -28,7 +29,7 @@ func TestSameOriginRedirectsAreFollowed(t *testing.T) {
 		}
 		io.WriteString(w, "home page")
 	}), "www.example.com.cn")
-	p := newProber(t, prober.Options{RootCAs: ca.pool, Resolve: map[string]string{
+	p := newProber(t, prober.Options{RootCAs: ca.Pool, Resolve: map[string]string{
 		"www.example.com.cn:80":  addr(plain),
 		"www.example.com.cn:443": addr(www),
 	}})
@@ -42,7 +43,7 @@ func TestSameOriginRedirectsAreFollowed(t *testing.T) {
 func TestFailureAfterRedirect(t *testing.T) {
 	// Plain http still redirects, but the https site hangs up on the ClientHello.
 	plain := startHTTP(t, http.RedirectHandler("https://www.example.com/", http.StatusMovedPermanently))
-	secure := rawServer(t, hangUpAfterClientHello(true))
+	secure := harness.RawListener(t, hangUpAfterClientHello(true))
 	p := newProber(t, prober.Options{Resolve: map[string]string{
 		"www.example.com:80":  addr(plain),
 		"www.example.com:443": secure,
@@ -59,7 +60,7 @@ func TestFailureAfterRedirect(t *testing.T) {
 // another service: only the origin (and http up to https on 80 and 443) is
 // followed, the rest recorded.
 func TestRedirectsNotFollowed(t *testing.T) {
-	ca := newPKI(t)
+	ca := harness.NewCA(t)
 	other := &counter{}
 	otherSrv := startTLS(t, ca, other, "www.example.org", "shop.com.cn", "example.com", "www.example.com")
 	otherPlain := startHTTP(t, other)
@@ -87,7 +88,7 @@ func TestRedirectsNotFollowed(t *testing.T) {
 			})
 			plain := startHTTP(t, h)
 			secure := startTLS(t, ca, h, "www.example.com")
-			p := newProber(t, prober.Options{RootCAs: ca.pool, Resolve: map[string]string{
+			p := newProber(t, prober.Options{RootCAs: ca.Pool, Resolve: map[string]string{
 				"www.example.com:80":   addr(plain),
 				"www.example.com:443":  addr(secure),
 				"www.example.org:443":  addr(otherSrv),

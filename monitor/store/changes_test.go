@@ -77,10 +77,7 @@ func note(text string) func(c *cancellation.Cancellation) (cancellation.Event, e
 
 func TestEveryWriteNotifiesOnce(t *testing.T) {
 	s, rdb := newStore(t)
-	a, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := add(t, s, website(1))
 	expectNotices(t, rdb, 0, "Add", a.ID)
 
 	if _, err := s.Transition(ctx(t), a.ID, cancellation.Approved, time.Now(), operator, ""); err != nil {
@@ -181,10 +178,7 @@ func TestEveryWriteNotifiesOnce(t *testing.T) {
 func TestRepeatedWritesNotifyOnce(t *testing.T) {
 	s, rdb := newStore(t)
 	rdb.AddHook(sendTwice{})
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	if _, err := s.Update(ctx(t), c.ID, operator, note("1")); err != nil {
 		t.Fatal(err)
 	}
@@ -223,18 +217,12 @@ func TestChangesFollowsWrites(t *testing.T) {
 		t.Errorf("zero cursor, no wait: %v %+v %v", ids, next, err)
 	}
 
-	a, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := add(t, s, website(1))
 	before, err := s.ChangeCursor(ctx(t))
 	if err != nil || before.Seq != 1 {
 		t.Fatalf("cursor: %+v, %v", before, err)
 	}
-	b, err := s.Add(ctx(t), website(2), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := add(t, s, website(2))
 	if _, err := s.Update(ctx(t), a.ID, operator, note("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -350,9 +338,7 @@ func TestChangesMissed(t *testing.T) {
 			if !errors.Is(err, ErrChangesMissed) || !strings.Contains(err.Error(), tc.why) || ids != nil || next != cur {
 				t.Errorf("Changes: %v %+v %v; want ErrChangesMissed: ...%s...", ids, next, err, tc.why)
 			}
-			if _, err := s.Add(ctx(t), website(5000), operator); err != nil {
-				t.Fatal(err)
-			}
+			add(t, s, website(5000))
 			if _, _, err := s.Changes(ctx(t), cur, 20*time.Millisecond, 100); !errors.Is(err, ErrChangesMissed) {
 				t.Errorf("Changes after one more write: %v; want ErrChangesMissed", err)
 			}
@@ -394,10 +380,7 @@ func (h *writeAfterTimeout) ProcessHook(next redis.ProcessHook) redis.ProcessHoo
 func TestChangesWriteAfterWait(t *testing.T) {
 	srv := redistest.Start(t)
 	s := New(srv.Client(t), "test")
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	cur, err := s.ChangeCursor(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -425,10 +408,7 @@ func TestFollowerSeesConcurrentWrites(t *testing.T) {
 	const writers, updates, targets = 8, 50, 12
 	var all []string
 	for i := range targets {
-		c, err := s.Add(ctx(t), website(i), operator)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := add(t, s, website(i))
 		all = append(all, c.ID)
 	}
 	cur, err := s.ChangeCursor(ctx(t))
@@ -483,9 +463,7 @@ func TestFollowerSeesConcurrentWrites(t *testing.T) {
 func TestChangesAfterRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	s := New(srv.Client(t), "test")
-	if _, err := s.Add(ctx(t), website(1), operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, s, website(1))
 	cur, err := s.ChangeCursor(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -499,9 +477,7 @@ func TestChangesAfterRedisRestart(t *testing.T) {
 	// though go-redis retried the broken read without an error.
 	kept := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
 	k := New(kept.Client(t), "test")
-	if _, err := k.Add(ctx(t), website(3), operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, k, website(3))
 	at, err := k.ChangeCursor(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -513,9 +489,7 @@ func TestChangesAfterRedisRestart(t *testing.T) {
 	if ids, _, err := k.Changes(ctx(t), at, 20*time.Millisecond, 100); !errors.Is(err, ErrChangesMissed) {
 		t.Errorf("Changes after a restart that kept the data: %v, %v; want ErrChangesMissed", ids, err)
 	}
-	if _, err := s.Add(ctx(t), website(2), operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, s, website(2))
 	if ids, _, err := s.Changes(ctx(t), cur, 20*time.Millisecond, 100); !errors.Is(err, ErrChangesMissed) {
 		t.Errorf("Changes after the restart and a write: %v, %v; want ErrChangesMissed", ids, err)
 	}

@@ -26,14 +26,11 @@ func TestAliasDuplicateRefused(t *testing.T) {
 	for _, order := range [][2]string{{"云", "滇"}, {"滇", "云"}} {
 		t.Run(order[0]+"then"+order[1], func(t *testing.T) {
 			s, rdb := newStore(t)
-			first, err := s.Add(ctx(t), yunnan(order[0], "first"), operator)
-			if err != nil {
-				t.Fatal(err)
-			}
+			first := add(t, s, yunnan(order[0], "first"))
 			if first.Licence != order[0]+"ICP备12345681号-1" {
 				t.Errorf("stored %s, not the number as typed", first.Licence)
 			}
-			_, err = s.Add(ctx(t), yunnan(order[1], "second"), operator)
+			_, err := s.Add(ctx(t), yunnan(order[1], "second"), operator)
 			want := "licence " + order[1] + "ICP备12345681号-1 is already tracked by active cancellation first"
 			var dup *DuplicateError
 			if !errors.As(err, &dup) || err.Error() != want {
@@ -71,9 +68,7 @@ func TestAliasDuplicateRefused(t *testing.T) {
 // cancellation is next written.
 func TestAliasDuplicateAgainstUnfoldedIndex(t *testing.T) {
 	s, rdb := newStore(t)
-	if _, err := s.Add(ctx(t), yunnan("云", "old"), operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, s, yunnan("云", "old"))
 	// as the earlier version wrote it
 	lk := s.keys.licences()
 	rdb.HDel(ctx(t), lk, "滇ICP备12345681号-1")
@@ -144,10 +139,7 @@ func TestLimitsRefusedAndNothingWritten(t *testing.T) {
 	}
 
 	// an update may not grow past them
-	c, err := s.Add(ctx(t), website(5), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(5))
 	if _, err := s.Update(ctx(t), c.ID, operator, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 		c.Note = long.Note
 		return cancellation.Event{Action: "edit"}, nil

@@ -30,10 +30,7 @@ func probed(n int, at time.Time) cancellation.Cancellation {
 func TestListLeavesProbeHistoryOut(t *testing.T) {
 	s, rdb := newStore(t)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	one, err := s.Add(ctx(t), probed(1, at), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	one := add(t, s, probed(1, at))
 	if err := s.AddMany(ctx(t), []cancellation.Cancellation{probed(2, at), website(3)}, operator); err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +75,7 @@ func TestListLeavesProbeHistoryOut(t *testing.T) {
 func TestUpdateWithProbeHistory(t *testing.T) {
 	s, rdb := newStore(t)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	c, err := s.Add(ctx(t), probed(1, at), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, probed(1, at))
 	if _, err := s.Update(ctx(t), c.ID, operator, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 		if c.ProbeHistory != nil {
 			t.Errorf("Update showed fn the probe history")
@@ -148,10 +142,7 @@ func TestOldDocumentMigrates(t *testing.T) {
 		t.Run(write.name, func(t *testing.T) {
 			s, rdb := newStore(t)
 			at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-			c, err := s.Add(ctx(t), website(1), operator)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := add(t, s, website(1))
 			// As the version before wrote it: the history inside the document.
 			old := probed(1, at)
 			old.ID, old.CreatedAt, old.UpdatedAt, old.Version, old.LastServedAt = c.ID, c.CreatedAt, c.UpdatedAt, c.Version, time.Time{}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -39,14 +39,21 @@ func website(n int) cancellation.Cancellation {
 
 func ctx(t testing.TB) context.Context { return t.Context() }
 
+// add tracks c as the operator, for a test that needs it stored.
+func add(t testing.TB, s *Store, c cancellation.Cancellation) cancellation.Cancellation {
+	t.Helper()
+	added, err := s.Add(ctx(t), c, operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added
+}
+
 func TestAddAndGet(t *testing.T) {
 	s, _ := newStore(t)
 	in := website(1)
 	in.Note = "first"
-	got, err := s.Add(ctx(t), in, operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := add(t, s, in)
 	if err := cancellation.CheckID(got.ID); err != nil || len(got.ID) != 10 {
 		t.Errorf("assigned ID %q: %v", got.ID, err)
 	}
@@ -109,13 +116,10 @@ func TestAddRefusesInvalidAndWritesNothing(t *testing.T) {
 
 func TestAddRefusesDuplicateActiveLicence(t *testing.T) {
 	s, _ := newStore(t)
-	first, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := add(t, s, website(1))
 	again := website(1)
 	again.Kind = cancellation.KindAccess
-	_, err = s.Add(ctx(t), again, operator)
+	_, err := s.Add(ctx(t), again, operator)
 	var dup *DuplicateError
 	if !errors.As(err, &dup) || dup.Field != "licence" || dup.ExistingID != first.ID {
 		t.Fatalf("duplicate licence: %v", err)
@@ -136,9 +140,7 @@ func TestAddRefusesUsedID(t *testing.T) {
 	s, _ := newStore(t)
 	c := website(1)
 	c.ID = "same"
-	if _, err := s.Add(ctx(t), c, operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, s, c)
 	other := website(2)
 	other.ID = "same"
 	var dup *DuplicateError
@@ -155,10 +157,7 @@ func TestAddRefusesUsedID(t *testing.T) {
 
 func TestTransitions(t *testing.T) {
 	s, _ := newStore(t)
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	at := time.Date(2026, time.October, 20, 9, 0, 0, 0, calendar.China)
 	approved, err := s.Transition(ctx(t), c.ID, cancellation.Approved, at, operator, "SMS from the administration")
 	if err != nil {
@@ -202,39 +201,29 @@ func TestTransitions(t *testing.T) {
 }
 
 // Fifty writers race to increment one counter: every increment must land.
+// raceNotes has writers update the note of id at once, each adding one to
+// the count in it, and checks that every update landed once.
+func raceNotes(t *testing.T, s *Store, id string, writers int) {
+	t.Helper()
+	harness.Concurrently(t, writers, func(w int) error {
+		_, err := s.Update(ctx(t), id, fmt.Sprintf("job:w%d", w), func(c *cancellation.Cancellation) (cancellation.Event, error) {
+			n, _ := strconv.Atoi(c.Note)
+			c.Note = strconv.Itoa(n + 1)
+			return cancellation.Event{Action: "note", Detail: c.Note}, nil
+		})
+		return err
+	})
+	got, err := s.Get(ctx(t), id)
+	if err != nil || got.Note != strconv.Itoa(writers) || got.Version != int64(writers)+1 {
+		t.Errorf("after %d racing writers: note %q version %d, %v", writers, got.Note, got.Version, err)
+	}
+}
+
 func TestUpdateRaceLosesNothing(t *testing.T) {
 	s, _ := newStore(t)
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	const writers = 50
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Go(func() {
-			_, err := s.Update(ctx(t), c.ID, fmt.Sprintf("job:w%d", w), func(c *cancellation.Cancellation) (cancellation.Event, error) {
-				n, _ := strconv.Atoi(c.Note)
-				c.Note = strconv.Itoa(n + 1)
-				return cancellation.Event{Action: "note", Detail: c.Note}, nil
-			})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	got, err := s.Get(ctx(t), c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Note != strconv.Itoa(writers) || got.Version != writers+1 {
-		t.Errorf("note %q version %d, want %d and %d", got.Note, got.Version, writers, writers+1)
-	}
+	raceNotes(t, s, c.ID, writers)
 	h, _ := s.History(ctx(t), c.ID)
 	details := map[string]bool{}
 	for _, e := range h[1:] {
@@ -247,10 +236,7 @@ func TestUpdateRaceLosesNothing(t *testing.T) {
 
 func TestUpdate(t *testing.T) {
 	s, rdb := newStore(t)
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	historyLen := func() int64 { return rdb.StrLen(ctx(t), "{test}:h:"+c.ID).Val() }
 	before := historyLen()
 
@@ -378,10 +364,7 @@ func TestListCountsActive(t *testing.T) {
 			c.Kind, c.Licence = cancellation.KindSubject, "粤B2-20090059"
 			c.Province = "粤"
 		}
-		got, err := s.Add(ctx(t), c, operator)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := add(t, s, c)
 		ids = append(ids, got.ID)
 	}
 	now := time.Now()
@@ -439,9 +422,7 @@ func TestAddMany(t *testing.T) {
 	existing, _ := s.Add(ctx(t), website(0), operator)
 	removed := website(99)
 	removed.ID = "gone"
-	if _, err := s.Add(ctx(t), removed, operator); err != nil {
-		t.Fatal(err)
-	}
+	add(t, s, removed)
 	if err := s.Remove(ctx(t), "gone", operator); err != nil {
 		t.Fatal(err)
 	}
@@ -554,15 +535,9 @@ func TestOnCluster(t *testing.T) {
 	if err := direct.Do(ctx(t), "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if strings.Contains(direct.ClusterInfo(ctx(t)).Val(), "cluster_state:ok") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cluster did not become ok")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitUntil(t, 10*time.Second, "the cluster is ok", func() bool {
+		return strings.Contains(direct.ClusterInfo(ctx(t)).Val(), "cluster_state:ok")
+	})
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr}})
 	t.Cleanup(func() { _ = cc.Close() })
 	s := New(cc, "icpmon")
@@ -570,16 +545,7 @@ func TestOnCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddMany(ctx(t), []cancellation.Cancellation{website(2), website(3)}, operator); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Transition(ctx(t), c.ID, cancellation.Approved, time.Now(), operator, ""); err != nil {
-		t.Fatal(err)
-	}
+	c := addThree(t, s)
 	if err := s.Remove(ctx(t), c.ID, operator); err != nil {
 		t.Fatal(err)
 	}
@@ -603,10 +569,7 @@ func TestRedisDownIsAnError(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rdb.Close() })
 	s := New(rdb, "test")
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	srv.Stop()
 	if err := s.Ping(ctx(t)); err == nil {
 		t.Error("Ping succeeded")
@@ -644,10 +607,7 @@ func (sendTwice) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func TestRepeatedScriptsTakeEffectOnce(t *testing.T) {
 	s, rdb := newStore(t)
 	rdb.AddHook(sendTwice{})
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	got, err := s.Update(ctx(t), c.ID, operator, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 		n, _ := strconv.Atoi(c.Note)
 		c.Note = strconv.Itoa(n + 1)

@@ -2,13 +2,10 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -33,6 +31,20 @@ func configured(t *testing.T, r config.Redis) *Store {
 	return New(rdb, "test")
 }
 
+// addThree adds website(1) on its own and websites 2 and 3 in one batch,
+// then approves the first, which it returns.
+func addThree(t *testing.T, s *Store) cancellation.Cancellation {
+	t.Helper()
+	c := add(t, s, website(1))
+	if err := s.AddMany(ctx(t), []cancellation.Cancellation{website(2), website(3)}, operator); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transition(ctx(t), c.ID, cancellation.Approved, time.Now(), operator, ""); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // passwordFile writes the password the way an operator's editor would:
 // with a trailing newline.
 func passwordFile(t *testing.T, password string) string {
@@ -42,18 +54,6 @@ func passwordFile(t *testing.T, password string) string {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// waitUntil polls cond; the limit only ends a test that went wrong.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func ids(cs []cancellation.Cancellation) []string {
@@ -90,17 +90,11 @@ func TestSentinelFailover(t *testing.T) {
 		Addrs: sentinel.Addrs(), MasterName: redistest.MasterName, PasswordFile: passwordFile(t, password),
 	})
 
-	a, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := add(t, s, website(1))
 	if _, err := s.Transition(ctx(t), a.ID, cancellation.Approved, time.Now(), operator, "SMS"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Add(ctx(t), website(2), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := add(t, s, website(2))
 	if got := actions(t, s, a.ID); got != "add approve" {
 		t.Errorf("history of %s: %s", a.ID, got)
 	}
@@ -118,7 +112,7 @@ func TestSentinelFailover(t *testing.T) {
 	// The first writes after the switch may meet the demoted master (READONLY)
 	// until the client hears of it. A transition cannot apply twice, so
 	// asking again until it has taken effect is safe.
-	waitUntil(t, "the store writes to the new master", func() bool {
+	harness.WaitUntil(t, 20*time.Second, "the store writes to the new master", func() bool {
 		_, err := s.Transition(ctx(t), b.ID, cancellation.Withdrawn, time.Now(), operator, "")
 		if err != nil {
 			got, gerr := s.Get(ctx(t), b.ID)
@@ -160,10 +154,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	cluster := redistest.StartCluster(t, 3)
 	s := configured(t, config.Redis{Addrs: cluster.Addrs(), Cluster: true})
 
-	first, err := s.Add(ctx(t), website(0), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := add(t, s, website(0))
 	// The identity and its acknowledgement: one MGET, one script, one slot.
 	id, err := s.EnsureIdentity(ctx(t))
 	if err != nil {
@@ -191,30 +182,7 @@ func TestClusterThreeNodes(t *testing.T) {
 	}
 
 	// writers race on one cancellation: every update lands once
-	const writers = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Go(func() {
-			_, err := s.Update(ctx(t), first.ID, fmt.Sprintf("job:w%d", w), func(c *cancellation.Cancellation) (cancellation.Event, error) {
-				n, _ := strconv.Atoi(c.Note)
-				c.Note = strconv.Itoa(n + 1)
-				return cancellation.Event{Action: "note", Detail: c.Note}, nil
-			})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	got, err := s.Get(ctx(t), first.ID)
-	if err != nil || got.Note != strconv.Itoa(writers) || got.Version != writers+1 {
-		t.Errorf("after %d racing writers: note %q version %d, %v", writers, got.Note, got.Version, err)
-	}
+	raceNotes(t, s, first.ID, 20)
 
 	if _, err := s.Transition(ctx(t), many[0].ID, cancellation.Approved, time.Now(), operator, ""); err != nil {
 		t.Fatal(err)
@@ -280,17 +248,14 @@ func TestPasswordFile(t *testing.T) {
 	url := "redis://" + srv.Addr + "/0"
 
 	s := configured(t, config.Redis{URL: url, PasswordFile: passwordFile(t, password)})
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := add(t, s, website(1))
 	if active, err := s.Active(ctx(t)); err != nil || len(active) != 1 || active[0].ID != c.ID {
 		t.Errorf("Active: %v, %v", active, err)
 	}
 
 	const wrong = "incorrect donkey"
 	bad := configured(t, config.Redis{URL: url, PasswordFile: passwordFile(t, wrong)})
-	err = bad.Ping(ctx(t))
+	err := bad.Ping(ctx(t))
 	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), wrong) {
 		t.Errorf("wrong password: %v; want WRONGPASS without the password", err)
 	}
@@ -308,16 +273,7 @@ func TestPasswordFile(t *testing.T) {
 func TestTLS(t *testing.T) {
 	srv := redistest.StartTLS(t)
 	s := configured(t, config.Redis{URL: srv.URL(), TLS: config.RedisTLS{CAFile: srv.CA.CertFile}})
-	c, err := s.Add(ctx(t), website(1), operator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddMany(ctx(t), []cancellation.Cancellation{website(2), website(3)}, operator); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Transition(ctx(t), c.ID, cancellation.Approved, time.Now(), operator, ""); err != nil {
-		t.Fatal(err)
-	}
+	c := addThree(t, s)
 	if active, err := s.Active(ctx(t)); err != nil || len(active) != 3 {
 		t.Errorf("Active over TLS: %d, %v", len(active), err)
 	}

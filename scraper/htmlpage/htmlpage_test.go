@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/polite"
 )
@@ -186,15 +187,22 @@ func TestQueryStringTemplateAndTextMarker(t *testing.T) {
 	}
 }
 
+// The WAF pages are the antibot package's fixtures, read from there (paths
+// relative to testdata).
+const (
+	knownsec403  = "../../antibot/testdata/knownsec-403.html"
+	acwChallenge = "../../antibot/testdata/acw-challenge.html"
+)
+
 func TestFailurePages(t *testing.T) {
 	pages := map[string]page{
 		"both":       {file: "rows-and-marker.html"},
 		"ad-row":     {file: "row-without-licence.html"},
 		"redesign":   {file: "redesigned.html"},
 		"login":      {file: "login-wall.html"},
-		"waf":        {file: "knownsec-403.html", status: 403},
-		"waf-200":    {file: "knownsec-403.html"},
-		"acw":        {file: "acw-challenge.html"},
+		"waf":        {file: knownsec403, status: 403},
+		"waf-200":    {file: knownsec403},
+		"acw":        {file: acwChallenge},
 		"502":        {file: "bad-gateway-502.html", status: 502},
 		"429":        {file: "beianx-none.html", status: 429},
 		"404-none":   {file: "beianx-none.html", status: 404},
@@ -233,16 +241,7 @@ func TestFailurePages(t *testing.T) {
 }
 
 func TestTransportAndLimits(t *testing.T) {
-	blocked := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-blocked:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(blocked) })
-	p := fromYAML(t, beianxYAML, srv.URL)
+	p := fromYAML(t, beianxYAML, harness.Unanswering(t))
 	p.opts.Timeout = 100 * time.Millisecond
 	if _, err := p.Lookup(context.Background(), "mi.cn"); scraper.ReasonOf(err) != scraper.NetworkError {
 		t.Fatalf("slow site: %v", err)
@@ -299,14 +298,18 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	pages := []string{knownsec403, acwChallenge}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".html") {
-			b, err := os.ReadFile(filepath.Join("testdata", e.Name()))
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
+			pages = append(pages, e.Name())
 		}
+	}
+	for _, name := range pages {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Add([]byte(`<div class="no-record">没有<b>查询到</b>记录</div>`))
 	p, err := New(Options{URL: "http://127.0.0.1/{query}", RowSelector: "table tbody tr",

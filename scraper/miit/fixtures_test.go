@@ -44,10 +44,17 @@ var stages = []stage{
 	{"query page 2", miittest.Query, 2, bigSubject},
 }
 
+// The WAF pages are the antibot package's fixtures, read from there (paths
+// relative to testdata).
+const (
+	knownsec403 = "../../antibot/testdata/knownsec-403.html"
+	jsl521      = "../../antibot/testdata/jsl-521.html"
+)
+
 var failureFixtures = []failureFixture{
-	{file: "knownsec-403.html", status: 403, def: scraper.WAFBlocked},
-	{file: "knownsec-403.html", status: 200, def: scraper.WAFBlocked},
-	{file: "jsl-521.html", status: 521, def: scraper.WAFBlocked},
+	{file: knownsec403, status: 403, def: scraper.WAFBlocked},
+	{file: knownsec403, status: 200, def: scraper.WAFBlocked},
+	{file: jsl521, status: 521, def: scraper.WAFBlocked},
 	{file: "rate-limited-429.json", status: 200, def: scraper.RateLimited},
 	{file: "rate-limited-429.json", status: 429, def: scraper.RateLimited},
 	{file: "token-expired-401.json", status: 200, def: scraper.AuthFailed},
@@ -122,7 +129,7 @@ func TestEveryFailureFixtureOnEveryPath(t *testing.T) {
 			if want == "" {
 				continue // a well-formed answer where it belongs: not a failure here
 			}
-			t.Run(fmt.Sprintf("%s@%d/%s", fx.file, fx.status, st.name), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s@%d/%s", filepath.Base(fx.file), fx.status, st.name), func(t *testing.T) {
 				for _, wrapped := range []bool{false, true} {
 					sim := miittest.New(smallCaptcha(miittest.Options{Seed: 7}))
 					t.Cleanup(sim.Close)

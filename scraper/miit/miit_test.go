@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -24,24 +25,9 @@ const (
 	absent  = "京ICP备99999999号"
 )
 
-// clock is a settable clock shared by a client and the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is a settable clock shared by a client and the simulator.
+func newClock() *harness.Clock {
+	return harness.NewClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
 }
 
 // smallCaptcha keeps the many-lookup tests fast under the race detector;
@@ -452,23 +438,15 @@ func TestConcurrentLookupsShareOneToken(t *testing.T) {
 	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 30)
 	c := newClient(t, sim.URL, Options{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for range 8 {
-		wg.Go(func() {
-			ans, err := c.Lookup(context.Background(), subject)
-			if err == nil && len(ans.Records) != 30 {
-				err = fmt.Errorf("%d records", len(ans.Records))
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	harness.Concurrently(t, 8, func(int) error {
+		ans, err := c.Lookup(context.Background(), subject)
+		if err == nil && len(ans.Records) != 30 {
+			err = fmt.Errorf("%d records", len(ans.Records))
 		}
+		return err
+	})
+	if t.Failed() {
+		t.FailNow()
 	}
 	if n := sim.Requests()[miittest.Auth]; n != 1 {
 		t.Fatalf("%d auths for concurrent lookups, want 1", n)

@@ -6,56 +6,23 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
 // stepLog collects the steps a lookup reports.
-type stepLog struct {
-	mu    sync.Mutex
-	steps []scraper.Step
-}
+type stepLog struct{ harness.List[scraper.Step] }
 
 func (l *stepLog) context() context.Context {
-	return scraper.WithTracer(context.Background(), func(s scraper.Step) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.steps = append(l.steps, s)
-	})
-}
-
-// take returns the steps reported so far and forgets them.
-func (l *stepLog) take() []scraper.Step {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.steps
-	l.steps = nil
-	return s
+	return scraper.WithTracer(context.Background(), l.Add)
 }
 
 // outcomes collects what OnCaptcha is told.
-type outcomes struct {
-	mu   sync.Mutex
-	seen []string
-}
-
-func (o *outcomes) record(result string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.seen = append(o.seen, result)
-}
-
-func (o *outcomes) take() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	s := o.seen
-	o.seen = nil
-	return s
-}
+type outcomes = harness.List[string]
 
 // want is one expected step: its name, a substring of its detail, and
 // whether it failed. Steps that made a request must have taken some time.
@@ -86,13 +53,13 @@ func TestTraceReportsEveryStep(t *testing.T) {
 	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 30)
 	var results outcomes
-	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
+	c := newClient(t, sim.URL, Options{OnCaptcha: results.Add})
 	var log stepLog
 
 	if ans, err := c.Lookup(log.context(), subject); err != nil || len(ans.Records) != 30 {
 		t.Fatalf("lookup: %d records, %v", len(ans.Records), err)
 	}
-	checkSteps(t, log.take(),
+	checkSteps(t, log.Take(),
 		want{"auth", "token obtained, in use until ", false},
 		want{"captcha", "background 240×120", false},
 		want{"solve", "x=", false},
@@ -100,7 +67,7 @@ func TestTraceReportsEveryStep(t *testing.T) {
 		want{"page 1", "26 records, total 30", false},
 		want{"page 2", "4 records, total 30", false},
 	)
-	if got := results.take(); !slices.Equal(got, []string{CaptchaSolved}) {
+	if got := results.Take(); !slices.Equal(got, []string{CaptchaSolved}) {
 		t.Fatalf("OnCaptcha told %v, want [solved]", got)
 	}
 
@@ -108,7 +75,7 @@ func TestTraceReportsEveryStep(t *testing.T) {
 	if _, err := c.Lookup(log.context(), absent); err != nil {
 		t.Fatal(err)
 	}
-	checkSteps(t, log.take(),
+	checkSteps(t, log.Take(),
 		want{"auth", "cached token", false},
 		want{"captcha", "height", false},
 		want{"solve", "x=", false},
@@ -121,7 +88,7 @@ func TestTraceRefusedCaptcha(t *testing.T) {
 	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 1)
 	var results outcomes
-	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
+	c := newClient(t, sim.URL, Options{OnCaptcha: results.Add})
 	var log stepLog
 
 	sim.Inject(miittest.Fault{Kind: miittest.FaultCaptchaRefused})
@@ -129,7 +96,7 @@ func TestTraceRefusedCaptcha(t *testing.T) {
 	if scraper.ReasonOf(err) != scraper.CaptchaFailed {
 		t.Fatalf("err = %v, want captcha_failed", err)
 	}
-	steps := log.take()
+	steps := log.Take()
 	checkSteps(t, steps,
 		want{"auth", "token obtained", false},
 		want{"captcha", "piece", false},
@@ -139,12 +106,12 @@ func TestTraceRefusedCaptcha(t *testing.T) {
 	if r := scraper.ReasonOf(steps[3].Err); r != scraper.CaptchaFailed {
 		t.Fatalf("check step error %v, want captcha_failed", steps[3].Err)
 	}
-	if got := results.take(); !slices.Equal(got, []string{CaptchaRefused}) {
+	if got := results.Take(); !slices.Equal(got, []string{CaptchaRefused}) {
 		t.Fatalf("OnCaptcha told %v, want [refused]", got)
 	}
 
 	lookup(t, c, subject)
-	if got := results.take(); !slices.Equal(got, []string{CaptchaSolved}) {
+	if got := results.Take(); !slices.Equal(got, []string{CaptchaSolved}) {
 		t.Fatalf("OnCaptcha told %v after the refusal, want [solved]", got)
 	}
 }
@@ -153,7 +120,7 @@ func TestTraceTokenRefresh(t *testing.T) {
 	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	addSubject(sim, subject, 1)
 	var results outcomes
-	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
+	c := newClient(t, sim.URL, Options{OnCaptcha: results.Add})
 	lookup(t, c, subject) // caches a token
 	var log stepLog
 
@@ -161,7 +128,7 @@ func TestTraceTokenRefresh(t *testing.T) {
 	if ans, err := c.Lookup(log.context(), subject); err != nil || !ans.Present() {
 		t.Fatalf("lookup: %+v, %v", ans, err)
 	}
-	checkSteps(t, log.take(),
+	checkSteps(t, log.Take(),
 		want{"auth", "cached token", false},
 		want{"captcha", "", false},
 		want{"solve", "", false},
@@ -173,7 +140,7 @@ func TestTraceTokenRefresh(t *testing.T) {
 		want{"check", "accepted", false},
 		want{"page 1", "1 records, total 1", false},
 	)
-	if got := results.take(); !slices.Equal(got, []string{CaptchaSolved, CaptchaSolved, CaptchaSolved}) {
+	if got := results.Take(); !slices.Equal(got, []string{CaptchaSolved, CaptchaSolved, CaptchaSolved}) {
 		t.Fatalf("OnCaptcha told %v, want three solved", got)
 	}
 }
@@ -181,12 +148,12 @@ func TestTraceTokenRefresh(t *testing.T) {
 func TestTraceFailedRequest(t *testing.T) {
 	sim := newSim(t, smallCaptcha(miittest.Options{}))
 	var results outcomes
-	c := newClient(t, sim.URL, Options{OnCaptcha: results.record})
+	c := newClient(t, sim.URL, Options{OnCaptcha: results.Add})
 	var log stepLog
 
 	sim.Inject(miittest.Fault{Kind: miittest.FaultWAF, Endpoint: miittest.CaptchaImage})
 	_, err := c.Lookup(log.context(), absent)
-	steps := log.take()
+	steps := log.Take()
 	checkSteps(t, steps, want{"auth", "", false}, want{"captcha", "", true})
 	if scraper.ReasonOf(err) != scraper.WAFBlocked || scraper.ReasonOf(steps[1].Err) != scraper.WAFBlocked {
 		t.Fatalf("lookup err %v, step err %v, want waf_blocked", err, steps[1].Err)
@@ -194,11 +161,11 @@ func TestTraceFailedRequest(t *testing.T) {
 
 	sim.Inject(miittest.Fault{Kind: miittest.FaultServerError, Endpoint: miittest.CheckImage})
 	_, err = c.Lookup(log.context(), absent)
-	checkSteps(t, log.take(), want{"auth", "", false}, want{"captcha", "", false}, want{"solve", "", false}, want{"check", "", true})
+	checkSteps(t, log.Take(), want{"auth", "", false}, want{"captcha", "", false}, want{"solve", "", false}, want{"check", "", true})
 	if scraper.ReasonOf(err) != scraper.ServerError {
 		t.Fatalf("err = %v, want server_error", err)
 	}
-	if got := results.take(); len(got) != 0 {
+	if got := results.Take(); len(got) != 0 {
 		t.Fatalf("OnCaptcha told %v for failed requests, want nothing", got)
 	}
 }
@@ -229,14 +196,14 @@ func TestTraceSolverDeclines(t *testing.T) {
 		t.Run(tc.detail, func(t *testing.T) {
 			sim := newSim(t, smallCaptcha(miittest.Options{}))
 			var results outcomes
-			c := newClient(t, sim.URL, Options{Solver: tc.solver, OnCaptcha: results.record})
+			c := newClient(t, sim.URL, Options{Solver: tc.solver, OnCaptcha: results.Add})
 			var log stepLog
 			_, err := c.Lookup(log.context(), absent)
 			if scraper.ReasonOf(err) != scraper.CaptchaFailed {
 				t.Fatalf("err = %v, want captcha_failed", err)
 			}
-			checkSteps(t, log.take(), want{"auth", "", false}, want{"captcha", "", false}, want{"solve", tc.detail, true})
-			if got := results.take(); !slices.Equal(got, tc.results) {
+			checkSteps(t, log.Take(), want{"auth", "", false}, want{"captcha", "", false}, want{"solve", tc.detail, true})
+			if got := results.Take(); !slices.Equal(got, tc.results) {
 				t.Fatalf("OnCaptcha told %v, want %v", got, tc.results)
 			}
 			if n := sim.Requests()[miittest.CheckImage]; n != 0 {

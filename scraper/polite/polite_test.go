@@ -3,40 +3,27 @@ package polite
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 )
 
 // clock is a fake clock whose Sleep advances it and remembers the waits.
 type clock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	*harness.Clock
+	sleeps harness.List[time.Duration]
 }
 
 func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.t = c.t.Add(d)
+	c.sleeps.Add(d)
+	c.Advance(d)
 	return nil
 }
 
@@ -63,7 +50,9 @@ func (s *scripted) Lookup(context.Context, string) (scraper.Answer, error) {
 	return scraper.Answer{Records: []scraper.Record{{Licence: "京ICP备10046444号-1"}}}, nil
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)} }
+func newClock() *clock {
+	return &clock{Clock: harness.NewClock(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))}
+}
 
 func wrap(inner scraper.Provider, clk *clock, opts Options) *Provider {
 	opts.Now, opts.Sleep = clk.Now, clk.Sleep
@@ -88,8 +77,8 @@ func TestMinInterval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(clk.sleeps) != 2 || clk.sleeps[0] != 6*time.Second || clk.sleeps[1] != 6*time.Second {
-		t.Fatalf("waits %v, want two of 6s", clk.sleeps)
+	if waits := clk.sleeps.All(); !slices.Equal(waits, []time.Duration{6 * time.Second, 6 * time.Second}) {
+		t.Fatalf("waits %v, want two of 6s", waits)
 	}
 	clk.Advance(time.Minute) // an idle minute earns one lookup at once, not ten
 	for range 2 {
@@ -97,8 +86,8 @@ func TestMinInterval(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(clk.sleeps) != 3 || clk.sleeps[2] != 6*time.Second {
-		t.Fatalf("waits %v after an idle minute, want one more of 6s", clk.sleeps)
+	if waits := clk.sleeps.All(); len(waits) != 3 || waits[2] != 6*time.Second {
+		t.Fatalf("waits %v after an idle minute, want one more of 6s", waits)
 	}
 	if inner.calls != 5 || p.Name() != "scripted" {
 		t.Fatalf("calls %d, name %s", inner.calls, p.Name())
@@ -128,8 +117,8 @@ func TestWaitRespectsContext(t *testing.T) {
 	}
 	// The cancelled reservations were given back: the next slot is one interval on.
 	clk.Advance(time.Hour)
-	if _, err := p.Lookup(context.Background(), "x"); err != nil || len(clk.sleeps) != 0 {
-		t.Fatalf("after an hour: %v, waits %v", err, clk.sleeps)
+	if _, err := p.Lookup(context.Background(), "x"); err != nil || len(clk.sleeps.All()) != 0 {
+		t.Fatalf("after an hour: %v, waits %v", err, clk.sleeps.All())
 	}
 }
 

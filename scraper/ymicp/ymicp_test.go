@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 	"github.com/icpmon/icpmon/scraper/polite"
@@ -118,7 +119,7 @@ func TestFailureFixtures(t *testing.T) {
 		want   scraper.Reason
 	}{
 		{"waf-500.json", 200, scraper.WAFBlocked},
-		{"knownsec-403.html", 403, scraper.WAFBlocked},
+		{"../../antibot/testdata/knownsec-403.html", 403, scraper.WAFBlocked}, // the antibot package's
 		{"captcha-failed-500.json", 200, scraper.CaptchaFailed},
 		{"slider-failed-500.json", 200, scraper.CaptchaFailed},
 		{"captcha-image-failed-500.json", 200, scraper.RateLimited},
@@ -144,7 +145,7 @@ func TestFailureFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(fmt.Sprintf("%s@%d", c.file, c.status), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s@%d", filepath.Base(c.file), c.status), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(c.status)
 				_, _ = w.Write(body)
@@ -191,16 +192,7 @@ func TestFailureOnSecondPage(t *testing.T) {
 }
 
 func TestTimeoutAndTransport(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-block:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(block) })
-	c, err := New(Options{URL: srv.URL, Timeout: 100 * time.Millisecond})
+	c, err := New(Options{URL: harness.Unanswering(t), Timeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

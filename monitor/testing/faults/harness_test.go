@@ -1,30 +1,24 @@
 package faults_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/daemon"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -135,7 +129,7 @@ func (w *world) track(n int, removed ...int) []string {
 // extra is appended (top-level YAML).
 func (w *world) config(redisYAML, extra string) string {
 	w.t.Helper()
-	return writeFile(w.t, "icpmon.yml", fmt.Sprintf(`redis:
+	return harness.WriteFile(w.t, "icpmon.yml", fmt.Sprintf(`redis:
 %s
   key_prefix: %s
 web:
@@ -155,16 +149,6 @@ query:
 reach:
   schedule: "@every 1h"
 %s`, redisYAML, prefix, canary, w.api, extra))
-}
-
-// writeFile writes body to a new file name in a fresh temporary directory.
-func writeFile(t *testing.T, name, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // gate holds a chosen query request of the simulator until released: it
@@ -204,13 +188,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *gate) hold(n int) <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.release != nil {
-		select {
-		case <-g.release:
-		default:
-			close(g.release)
-		}
-	}
+	g.releaseHeld()
 	g.holdAt = g.queries + n
 	g.held, g.release = make(chan struct{}), make(chan struct{})
 	return g.held
@@ -220,6 +198,12 @@ func (g *gate) hold(n int) <-chan struct{} {
 func (g *gate) open() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.releaseHeld()
+	g.holdAt = 0
+}
+
+// releaseHeld lets a held request through; g.mu is held.
+func (g *gate) releaseHeld() {
 	if g.release != nil {
 		select {
 		case <-g.release:
@@ -227,7 +211,6 @@ func (g *gate) open() {
 			close(g.release)
 		}
 	}
-	g.holdAt = 0
 }
 
 // await waits for ch with a generous deadline: a fault that never comes is a
@@ -245,118 +228,49 @@ func await(t *testing.T, what string, ch <-chan struct{}) {
 // It asserts states, never durations.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s; last: %s", what, detail)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// sink collects log lines for the tests to read.
-type sink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *sink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *sink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
+	harness.Eventually(t, 90*time.Second, what, cond)
 }
 
 // running is a daemon.Run started in the test process.
 type running struct {
 	t      *testing.T
+	d      *harness.Daemon
 	base   string
 	client *http.Client
-	logs   *sink
-	cancel context.CancelFunc
-	done   chan error
+	logs   *harness.Log
 }
-
-var listening = regexp.MustCompile(`"msg":"Listening on","address":"([^"]+)"`)
 
 // startDaemon runs daemon.Run with o (logger and short ping interval filled
 // in) and waits until it listens. The test fails if Run ever returns before
 // the test stops it.
 func startDaemon(t *testing.T, o daemon.Options) *running {
 	t.Helper()
-	logs := &sink{}
-	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.PingInterval == 0 {
 		o.PingInterval = 100 * time.Millisecond
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &running{t: t, client: &http.Client{Timeout: 30 * time.Second}, logs: logs, cancel: cancel, done: make(chan error, 1)}
-	go func() { d.done <- daemon.Run(ctx, o) }()
-	t.Cleanup(func() { d.stop() })
-	eventually(t, "the daemon listens", func() (bool, string) {
-		d.alive()
-		m := listening.FindStringSubmatch(logs.String())
-		if m == nil {
-			return false, "no listening line yet"
-		}
-		d.base = "http://" + m[1]
-		return true, ""
+	d := harness.StartDaemon(t, func(ctx context.Context, logger *slog.Logger) error {
+		o.Logger = logger
+		return daemon.Run(ctx, o)
 	})
-	return d
-}
-
-// alive fails the test at once if Run has returned.
-func (d *running) alive() {
-	d.t.Helper()
-	select {
-	case err := <-d.done:
-		d.done <- err
-		d.t.Fatalf("the daemon exited on its own: %v\n%s", err, d.logs)
-	default:
-	}
+	return &running{t: t, d: d, base: "http://" + d.Addr, client: &http.Client{Timeout: 30 * time.Second}, logs: d.Logs}
 }
 
 // stop cancels Run and checks that it returned nil.
 func (d *running) stop() {
 	d.t.Helper()
-	d.cancel()
-	select {
-	case err := <-d.done:
-		d.done <- err
-		if err != nil {
-			d.t.Errorf("daemon.Run: %v", err)
-		}
-	case <-time.After(2 * time.Minute):
-		d.t.Errorf("daemon.Run did not return two minutes after it was stopped")
+	if err := d.d.Stop(); err != nil {
+		d.t.Errorf("daemon.Run: %v", err)
 	}
 }
 
 // get returns the status and body of a GET.
 func (d *running) get(path string) (int, string) {
 	d.t.Helper()
-	d.alive()
-	resp, err := d.client.Get(d.base + path)
-	if err != nil {
-		d.t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		d.t.Fatalf("GET %s: %v", path, err)
-	}
-	return resp.StatusCode, string(b)
+	d.d.FailIfExited(d.t)
+	return harness.Fetch(d.t, d.client, http.MethodGet, d.base+path)
 }
 
 // metric returns the value of the series of name whose labels include want
@@ -367,46 +281,7 @@ func (d *running) metric(name string, want ...string) (float64, bool) {
 	if code != http.StatusOK {
 		d.t.Fatalf("/metrics: %d %s", code, body)
 	}
-	return metricValue(d.t, body, name, want...)
-}
-
-func metricValue(t *testing.T, exposition, name string, want ...string) (float64, bool) {
-	t.Helper()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(strings.NewReader(exposition))
-	if err != nil {
-		t.Fatalf("the exposition does not parse: %v", err)
-	}
-	mf, ok := mfs[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if have[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		return sample(m), true
-	}
-	return 0, false
-}
-
-func sample(m *dto.Metric) float64 {
-	switch {
-	case m.Gauge != nil:
-		return m.GetGauge().GetValue()
-	case m.Counter != nil:
-		return m.GetCounter().GetValue()
-	case m.Histogram != nil:
-		return float64(m.GetHistogram().GetSampleCount())
-	}
-	return m.GetUntyped().GetValue()
+	return harness.MetricValue(harness.ParseMetrics(d.t, body), name, want...)
 }
 
 // redisState polls until icpmon_redis_up is up (1 or 0) and /-/ready agrees

@@ -2,7 +2,6 @@ package faults_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,16 +15,15 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 // proc is one run of the icpmon binary.
 type proc struct {
+	*harness.Process
 	t      *testing.T
-	cmd    *exec.Cmd
-	stdout *sink
-	stderr *sink
-	done   chan struct{}
-	err    error // from Wait, once done is closed
+	stdout *harness.Log
+	stderr *harness.Log
 	base   string
 }
 
@@ -41,59 +39,26 @@ func launch(t *testing.T, args ...string) *proc {
 func start(t *testing.T, argv []string) *proc {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...) // #nosec G204 -- the test's own binary and arguments
-	cmd.Env = withoutRedisURL(os.Environ())
-	p := &proc{t: t, cmd: cmd, stdout: &sink{}, stderr: &sink{}, done: make(chan struct{})}
+	cmd.Env = harness.Environ()
+	p := &proc{t: t, stdout: &harness.Log{}, stderr: &harness.Log{}}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	p.Process = harness.StartProcess(t, cmd, 0)
 	return p
-}
-
-func withoutRedisURL(env []string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "ICPMON_REDIS_URL=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // wait returns the exit code once the process ends (-1 when a signal killed it).
 func (p *proc) wait() int {
 	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(2 * time.Minute):
-		p.t.Fatalf("icpmon %v still running two minutes on\n%s", p.cmd.Args[1:], p.stderr)
+	code, err := p.Wait(2 * time.Minute)
+	if err != nil {
+		p.t.Fatalf("icpmon %v: %v\n%s", p.Cmd.Args[1:], err, p.stderr)
 	}
-	var exit *exec.ExitError
-	switch {
-	case p.err == nil:
-		return 0
-	case errors.As(p.err, &exit):
-		return exit.ExitCode()
-	}
-	p.t.Fatalf("icpmon: %v", p.err)
-	return 0
+	return code
 }
 
 func (p *proc) signal(sig os.Signal) {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := p.Cmd.Process.Signal(sig); err != nil {
 		p.t.Fatalf("signal %v: %v", sig, err)
 	}
 }
@@ -101,30 +66,30 @@ func (p *proc) signal(sig os.Signal) {
 // running fails the test if the process has ended.
 func (p *proc) running() {
 	p.t.Helper()
-	select {
-	case <-p.done:
-		p.t.Fatalf("icpmon %v exited: %v\n%s", p.cmd.Args[1:], p.err, p.stderr)
-	default:
+	if exited, err := p.Exited(); exited {
+		p.t.Fatalf("icpmon %v exited: %v\n%s", p.Cmd.Args[1:], err, p.stderr)
 	}
 }
-
-var listeningJSON = regexp.MustCompile(`"msg":"Listening on"[^\n]*"address":"([^"]+)"`)
 
 // serve starts `icpmon serve` with the configuration file and waits until
 // it listens.
 func serve(t *testing.T, configFile string) *proc {
 	t.Helper()
 	p := launch(t, "serve", "--config", configFile, "--log.format=json", "--log.level=debug")
-	eventually(t, "icpmon serve listens", func() (bool, string) {
-		p.running()
-		m := listeningJSON.FindStringSubmatch(p.stderr.String())
-		if m == nil {
-			return false, "not yet"
-		}
-		p.base = "http://" + m[1]
-		return true, ""
-	})
+	p.awaitListening()
 	return p
+}
+
+// awaitListening waits until the serving process logs the address it
+// listens on, and sets base from it.
+func (p *proc) awaitListening() {
+	p.t.Helper()
+	eventually(p.t, "icpmon serve listens", func() (bool, string) {
+		p.running()
+		addr, ok := harness.ListeningAddress(p.stderr.String())
+		p.base = "http://" + addr
+		return ok, "not yet"
+	})
 }
 
 // get returns the status and body of a request to the serving process.
@@ -150,7 +115,7 @@ func (p *proc) metric(name string, want ...string) (float64, bool) {
 	if code != http.StatusOK {
 		p.t.Fatalf("/metrics: %d", code)
 	}
-	return metricValue(p.t, body, name, want...)
+	return harness.MetricValue(harness.ParseMetrics(p.t, body), name, want...)
 }
 
 // count counts the lines of the process's log that contain text.
@@ -291,7 +256,7 @@ func (s *heldSite) release() {
 func TestCheckConfigListsEveryProblem(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	file := writeFile(t, "broken.yml", fmt.Sprintf(`redis:
+	file := harness.WriteFile(t, "broken.yml", fmt.Sprintf(`redis:
   url: http://h:1
   addrs: [nohostport]
   password_file: %[1]s/no-such-password
@@ -517,10 +482,10 @@ func TestSIGTERMDuringImport(t *testing.T) {
 			runIDs = append(runIDs, id)
 			fmt.Fprintf(&csv, "website,%s,2026-01-05,%s\n", licenceOf(10000*(run+1)+n), id)
 		}
-		file := writeFile(t, fmt.Sprintf("import-%d.csv", run), csv.String())
+		file := harness.WriteFile(t, fmt.Sprintf("import-%d.csv", run), csv.String())
 		p := launch(t, "track", "import", file, "--config", cfg)
 		time.Sleep(delay)
-		_ = p.cmd.Process.Signal(syscall.SIGTERM) // it may have finished already
+		_ = p.Cmd.Process.Signal(syscall.SIGTERM) // it may have finished already
 		code := p.wait()
 		n := 0
 		iter := w.rdb.Scan(context.Background(), 0, "{"+prefix+"}:c:"+fmt.Sprintf("i%d-*", run), 1000).Iterator()

@@ -16,8 +16,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lookup"
+	"github.com/icpmon/icpmon/monitor/query"
 	"github.com/icpmon/icpmon/monitor/store"
-	"github.com/icpmon/icpmon/monitor/sweep"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
@@ -178,7 +178,7 @@ func sortedCounts[K ~string](m map[K]int) string {
 
 // chaosSweep builds the configured miit provider and the query job, as the
 // daemon does (rate limit, backoff, canary brackets included), against base.
-func chaosSweep(t *testing.T, st sweep.Store, base string, rec lookup.Recorder) *sweep.Sweep {
+func chaosSweep(t *testing.T, st query.Store, base string, rec lookup.Recorder) *query.Job {
 	t.Helper()
 	q := config.Default().Query
 	q.MIIT.BaseURL = base
@@ -193,7 +193,7 @@ func chaosSweep(t *testing.T, st sweep.Store, base string, rec lookup.Recorder) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sweep.New(sweep.Options{Store: st, Chain: chain, Confirmations: 1, Budget: 1000})
+	return query.New(query.Options{Store: st, Chain: chain, Confirmations: 1, Budget: 1000})
 }
 
 // lookups is how many lookups the provider chaos run makes.

@@ -279,6 +279,26 @@ func checkOutcome(t *testing.T, cs map[string]cancellation.Cancellation) {
 	t.Logf("statuses: %v", statuses(cs))
 }
 
+// recovered checks the end of a Redis fault, Redis being back: the sweeps
+// settle after since; the operator's withdrawals and the writers' work (ws,
+// nil for none) stand; and, the daemon stopped, every tracked cancellation
+// of ids is in the state a run must end in. It returns how many of the
+// sweep's writes Redis did not take.
+func (w *world) recovered(d *running, since time.Time, op *operator, ws *writers, ids []string) int {
+	t := w.t
+	t.Helper()
+	settled(t, w, d, since)
+	await(t, "the operator", op.done)
+	if ws != nil {
+		ws.check(t, w.rdb)
+	}
+	d.stop()
+	res := audit(t, w.rdb, ids)
+	op.check(t, res.cs)
+	checkOutcome(t, res.cs)
+	return failedWrites(d)
+}
+
 // failedWrites counts the sweep's writes that Redis did not take.
 func failedWrites(d *running) int {
 	return strings.Count(d.logs.String(), `"msg":"record lookup evidence"`)
@@ -307,15 +327,7 @@ func TestRedisKilledMidSweep(t *testing.T) {
 	restarted := time.Now()
 	w.gate.open()
 	d.redisState(true)
-	settled(t, w, d, restarted)
-	await(t, "the operator", op.done)
-	ws.check(t, w.rdb)
-	d.stop()
-
-	res := audit(t, w.rdb, ids)
-	op.check(t, res.cs)
-	checkOutcome(t, res.cs)
-	t.Logf("sweep writes refused while Redis was dead: %d", failedWrites(d))
+	t.Logf("sweep writes refused while Redis was dead: %d", w.recovered(d, restarted, op, ws, ids))
 }
 
 // TestRedisPausedBeyondClientTimeout freezes Redis with SIGSTOP while a
@@ -351,15 +363,7 @@ func TestRedisPausedBeyondClientTimeout(t *testing.T) {
 	}
 	woke := time.Now()
 	d.redisState(true)
-	settled(t, w, d, woke)
-	await(t, "the operator", op.done)
-	ws.check(t, w.rdb)
-	d.stop()
-
-	res := audit(t, w.rdb, ids)
-	op.check(t, res.cs)
-	checkOutcome(t, res.cs)
-	t.Logf("sweep writes that failed during the pause: %d", failedWrites(d))
+	t.Logf("sweep writes that failed during the pause: %d", w.recovered(d, woke, op, ws, ids))
 }
 
 // clientReadTimeout is go-redis's default read timeout, which the daemon

@@ -26,6 +26,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/daemon"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -46,12 +47,12 @@ func TestNoSecretInLogsOrPages(t *testing.T) {
 	w := newWorld(t)
 	w.track(3)
 	requirePassword(t, w.redis.Addr)
-	pwFile := writeFile(t, "redis-password", redisPassword+"\n")
+	pwFile := harness.WriteFile(t, "redis-password", redisPassword+"\n")
 	hash, err := bcrypt.GenerateFromPassword([]byte(scrapePass), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	webCfg := writeFile(t, "web.yml", "basic_auth_users:\n  prometheus: "+string(hash)+"\n")
+	webCfg := harness.WriteFile(t, "web.yml", "basic_auth_users:\n  prometheus: "+string(hash)+"\n")
 	cfgPath := w.config(fmt.Sprintf("  url: %s\n  password_file: %s", w.redis.URL(), pwFile), "")
 	good, _ := os.ReadFile(cfgPath)
 	d := startDaemon(t, daemon.Options{ConfigFile: cfgPath, Web: web.FlagConfig{WebConfigFile: &webCfg}})
@@ -134,14 +135,14 @@ func TestCLIKeepsSecretsOffStderr(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
 	requirePassword(t, rs.Addr)
-	wrong := writeFile(t, "wrong-password", "not-"+redisPassword)
+	wrong := harness.WriteFile(t, "wrong-password", "not-"+redisPassword)
 	cases := [][]string{
 		{"track", "list", "--redis-url", "redis://:" + urlPassword + "@127.0.0.1:1/0"},
 		{"track", "list", "--redis-url", "redis://:" + urlPassword + "@" + rs.Addr + "/0"},
 		{"track", "show", "x", "--redis-url", "redis://user:" + urlPassword + "@" + rs.Addr + "/0"},
 		{"check-config", "--redis-url", "redis://:" + urlPassword + "@127.0.0.1:notaport/0"},
 		{"check-config", "--redis-url", "http://:" + urlPassword + "@127.0.0.1/0"},
-		{"track", "list", "--config", writeFile(t, "c.yml", fmt.Sprintf("redis:\n  url: redis://%s/0\n  password_file: %s\n", rs.Addr, wrong))},
+		{"track", "list", "--config", harness.WriteFile(t, "c.yml", fmt.Sprintf("redis:\n  url: redis://%s/0\n  password_file: %s\n", rs.Addr, wrong))},
 	}
 	for _, args := range cases {
 		p := launch(t, args...)

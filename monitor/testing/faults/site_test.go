@@ -3,17 +3,11 @@ package faults_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log"
 	"maps"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +22,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 )
 
@@ -38,43 +32,6 @@ type hostile struct {
 	scheme string
 	addr   string   // where reach.resolve sends the domain
 	want   []string // acceptable results; the prober's doc says which
-}
-
-// rawListener accepts connections and gives each to handle in its own
-// goroutine; everything is closed when the test ends.
-func rawListener(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { handle(c) })
-		}
-	})
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return l.Addr().String()
 }
 
 // silent accepts and never answers, never reads, never closes.
@@ -144,54 +101,6 @@ func redirectForever(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/"+strconv.Itoa(n+1), http.StatusFound)
 }
 
-// pki is a private CA the prober trusts, to tell a bad certificate from an
-// unknown issuer.
-type pki struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newPKI(t *testing.T) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "faults CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &pki{cert: cert, key: key, pool: pool}
-}
-
-// issue signs a server certificate for name, valid until notAfter.
-func (ca *pki) issue(t *testing.T, name string, notAfter time.Time) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: notAfter.Add(-48 * time.Hour), NotAfter: notAfter,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 func tlsServer(t *testing.T, h http.Handler, cert *tls.Certificate) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
@@ -221,20 +130,20 @@ const probeRounds = 3
 // prober lets a site send may grow with what the site offers.
 func TestSiteChaos(t *testing.T) {
 	t.Parallel()
-	ca := newPKI(t)
+	ca := harness.NewCA(t)
 	giga := &gigabyte{}
-	expired := ca.issue(t, "expired.example.com", time.Now().Add(-time.Hour))
-	other := ca.issue(t, "other.example.org", time.Now().Add(time.Hour))
-	silentAddr := rawListener(t, silent)
+	expired := ca.Issue(t, time.Now().Add(-time.Hour), "expired.example.com")
+	other := ca.Issue(t, time.Now().Add(time.Hour), "other.example.org")
+	silentAddr := harness.RawListener(t, silent)
 	sites := []hostile{
 		{"silent.example.com", "http", silentAddr, []string{prober.Timeout}},
 		{"silent.example.com", "https", silentAddr, []string{prober.Timeout}},
-		{"drip-head.example.com", "http", rawListener(t, dripHead), []string{prober.Timeout}},
+		{"drip-head.example.com", "http", harness.RawListener(t, dripHead), []string{prober.Timeout}},
 		// The status line came from the site: served, its body cut short.
 		{"drip-body.example.com", "http", httpServer(t, http.HandlerFunc(dripBody)), []string{prober.Served}},
 		{"gigabyte.example.com", "http", httpServer(t, giga), []string{prober.Served}},
-		{"gigabyte.example.com", "https", tlsServer(t, giga, ptr(ca.issue(t, "gigabyte.example.com", time.Now().Add(time.Hour)))), []string{prober.Served}},
-		{"headers.example.com", "http", rawListener(t, endlessHeaders), []string{prober.HTTPError}},
+		{"gigabyte.example.com", "https", tlsServer(t, giga, ptr(ca.Issue(t, time.Now().Add(time.Hour), "gigabyte.example.com"))), []string{prober.Served}},
+		{"headers.example.com", "http", harness.RawListener(t, endlessHeaders), []string{prober.HTTPError}},
 		{"redirects.example.com", "http", httpServer(t, http.HandlerFunc(redirectForever)), []string{prober.HTTPError}},
 		{"self-signed.example.com", "https", tlsServer(t, http.NotFoundHandler(), nil), []string{prober.TLSError}},
 		{"expired.example.com", "https", tlsServer(t, http.NotFoundHandler(), &expired), []string{prober.TLSError}},
@@ -251,7 +160,7 @@ func TestSiteChaos(t *testing.T) {
 		targets = append(targets, prober.Target{Domain: s.domain, Scheme: s.scheme})
 	}
 	const timeout = time.Second
-	p, err := prober.New(prober.Options{Timeout: timeout, Resolve: resolve, RootCAs: ca.pool})
+	p, err := prober.New(prober.Options{Timeout: timeout, Resolve: resolve, RootCAs: ca.Pool})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +263,11 @@ func TestProvidersAgainstHostileServers(t *testing.T) {
 	t.Parallel()
 	giga := &gigabyte{}
 	servers := map[string]string{
-		"silent":          rawListener(t, silent),
-		"drip-head":       rawListener(t, dripHead),
+		"silent":          harness.RawListener(t, silent),
+		"drip-head":       harness.RawListener(t, dripHead),
 		"drip-body":       httpServer(t, http.HandlerFunc(dripBody)),
 		"gigabyte":        httpServer(t, giga),
-		"endless-headers": rawListener(t, endlessHeaders),
+		"endless-headers": harness.RawListener(t, endlessHeaders),
 	}
 	for _, kind := range config.Providers() {
 		for _, name := range slices.Sorted(maps.Keys(servers)) {

@@ -34,15 +34,7 @@ func TestWebFloodLeavesDescriptorsForTheJobs(t *testing.T) {
 	p := launchWith(t, []string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"},
 		"serve", "--config", path, "--log.format=json", "--log.level=debug",
 		"--web.read-header-timeout=1s", "--web.idle-timeout=1s")
-	eventually(t, "icpmon serve listens", func() (bool, string) {
-		p.running()
-		m := listeningJSON.FindStringSubmatch(p.stderr.String())
-		if m == nil {
-			return false, "not yet"
-		}
-		p.base = "http://" + m[1]
-		return true, ""
-	})
+	p.awaitListening()
 	addr := strings.TrimPrefix(p.base, "http://")
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	ready := func() (bool, string) {
@@ -114,7 +106,7 @@ func launchWith(t *testing.T, wrapper []string, args ...string) *proc {
 // openDescriptors counts the process's open files.
 func openDescriptors(t *testing.T, p *proc) int {
 	t.Helper()
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Cmd.Process.Pid))
 	if err != nil {
 		t.Fatalf("the daemon's descriptors: %v", err)
 	}

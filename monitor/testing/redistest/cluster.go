@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 // slots is the number of hash slots of Redis Cluster.
@@ -32,9 +34,9 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		node := &Server{Dir: t.TempDir()}
 		node.start(t, "redis-server", func(port int) []string {
 			// The bus port is chosen rather than port+10000, which may be taken or out of range.
-			buses[i] = freePort(t)
+			buses[i] = harness.FreePort(t)
 			for buses[i] == port {
-				buses[i] = freePort(t)
+				buses[i] = harness.FreePort(t)
 			}
 			return node.plainArgs(port, []string{
 				"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(buses[i]),
@@ -72,10 +74,12 @@ func StartCluster(t testing.TB, n int) *Cluster {
 }
 
 // Addrs are the nodes' addresses: the seeds of redis.addrs.
-func (c *Cluster) Addrs() []string {
-	out := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		out[i] = n.Addr
+func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }
+
+func addrs(servers []*Server) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Addr
 	}
 	return out
 }

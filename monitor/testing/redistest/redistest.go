@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 // Server is a running redis-server (or Sentinel) owned by one test.
@@ -78,7 +80,7 @@ func passwordIn(args []string) string {
 func StartTLS(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	s := &Server{Dir: t.TempDir(), CA: NewCA(t), Password: passwordIn(extra)}
-	cert, key := s.CA.Issue(t, s.Dir, "127.0.0.1", "localhost")
+	cert, key := s.CA.IssueFiles(t, s.Dir, "127.0.0.1", "localhost")
 	s.start(t, "redis-server", func(port int) []string {
 		args := []string{
 			"--bind", "127.0.0.1", "--port", "0", "--tls-port", strconv.Itoa(port),
@@ -91,11 +93,12 @@ func StartTLS(t testing.TB, extra ...string) *Server {
 }
 
 // StartReplica runs redis-server replicating master (over plain TCP), with
-// master's password if it has one, and waits until the replication link is up.
-func StartReplica(t testing.TB, master *Server) *Server {
+// master's password if it has one and extra arguments, and waits until the
+// replication link is up.
+func StartReplica(t testing.TB, master *Server, extra ...string) *Server {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(master.Addr)
-	args := []string{"--replicaof", host, port}
+	args := append([]string{"--replicaof", host, port}, extra...)
 	var r *Server
 	if master.Password != "" {
 		r = StartPassword(t, master.Password, args...)
@@ -132,7 +135,7 @@ func (s *Server) start(t testing.TB, bin string, args portArgs) {
 		t.Fatalf("%s not installed (`make test` installs it): %v", bin, err)
 	}
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
+		port := harness.FreePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		s.args = args(port)
 		s.cmd = exec.Command(path, s.args...) // #nosec G204 -- a test helper running redis-server with its own arguments
@@ -168,7 +171,7 @@ func (s *Server) URL() string {
 func (s *Server) Options() *redis.Options {
 	o := &redis.Options{Addr: s.Addr, Password: s.Password}
 	if s.CA != nil {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.CA.Pool()}
+		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.CA.Pool}
 	}
 	return o
 }
@@ -231,27 +234,11 @@ func (s *Server) waitReady(limit time.Duration) bool {
 	return false
 }
 
-// waitFor polls cond until it holds; limit only bounds a setup that went
-// wrong, it asserts nothing about speed.
+// waitFor is harness.WaitUntil with failures that name this package: limit
+// only bounds a setup that went wrong.
 func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("redistest: %s: not within %v", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	harness.WaitUntil(t, limit, "redistest: "+what, cond)
 }
 
 // String names the server in failure messages.

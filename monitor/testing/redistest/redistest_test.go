@@ -43,14 +43,14 @@ func TestTLS(t *testing.T) {
 		t.Error("a plain-TCP client got an answer from the TLS-only server")
 	}
 	stranger := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: NewCA(t).Pool()}})
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: NewCA(t).Pool}})
 	defer stranger.Close()
 	if err := stranger.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("TLS trusting another CA: %v, want a certificate error", err)
 	}
 	// The certificate also names localhost.
 	byName := redis.NewClient(&redis.Options{Addr: strings.Replace(s.Addr, "127.0.0.1", "localhost", 1),
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.CA.Pool()}})
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: s.CA.Pool}})
 	defer byName.Close()
 	if err := byName.Ping(ctx).Err(); err != nil {
 		t.Errorf("TLS to localhost: %v", err)

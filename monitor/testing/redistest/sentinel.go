@@ -32,9 +32,10 @@ var connectedReplicas = regexp.MustCompile(`connected_slaves:(\d+)`)
 // StartSentinel runs n sentinels (Debian's redis-sentinel) watching master
 // under MasterName, with a quorum of a majority, and waits until every one
 // of them knows the master, its replicas and the other sentinels. Start the
-// replicas (StartReplica) first. Failure detection is slow (seconds), so
-// that a loaded machine does not cause a failover: tests fail over with
-// Failover.
+// replicas (StartReplica) first. Failure detection is slow (a master that
+// dies is failed over some five seconds on), so that a loaded machine does
+// not cause a failover: tests fail over with Failover, or by stopping the
+// master.
 func StartSentinel(t testing.TB, master *Server, n int) *Sentinel {
 	t.Helper()
 	ctx := context.Background()
@@ -102,13 +103,7 @@ func healthy(replicas []map[string]string) []map[string]string {
 }
 
 // Addrs are the sentinels' addresses, as redis.addrs lists them.
-func (s *Sentinel) Addrs() []string {
-	out := make([]string, len(s.Nodes))
-	for i, n := range s.Nodes {
-		out[i] = n.Addr
-	}
-	return out
-}
+func (s *Sentinel) Addrs() []string { return addrs(s.Nodes) }
 
 // Master is the address of the master as the first sentinel knows it.
 func (s *Sentinel) Master(t testing.TB) string {

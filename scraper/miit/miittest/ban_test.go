@@ -3,10 +3,12 @@ package miittest
 import (
 	"testing"
 	"time"
+
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 )
 
 func TestSilentBan(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s, r := start(t, Options{Now: clk.Now, SignTTL: time.Hour, TokenTTL: time.Hour, ChallengeTTL: time.Hour,
 		SilentBanAfter: 3, SilentBanWindow: time.Minute, SilentBanFor: 10 * time.Minute})
 	addSubject(s, "京ICP备10046444号", 2)

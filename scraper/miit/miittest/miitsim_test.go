@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
 )
@@ -236,7 +237,7 @@ func TestAuthChecks(t *testing.T) {
 }
 
 func TestCaptchaRules(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	_, r := start(t, Options{Now: clk.Now, Tolerance: 3})
 	token := r.token()
 
@@ -265,7 +266,7 @@ func TestCaptchaRules(t *testing.T) {
 }
 
 func TestSignRules(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s, r := start(t, Options{Now: clk.Now, SignUses: 2, SignTTL: time.Minute, TokenTTL: time.Hour})
 	addSubject(s, "京ICP备10046444号", 1)
 	q := `{"pageNum":1,"pageSize":26,"unitName":"京ICP备10046444号","serviceType":1}`
@@ -314,7 +315,7 @@ func TestQueryRequestChecks(t *testing.T) {
 }
 
 func TestTokenExpiry(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	s, r := start(t, Options{Now: clk.Now, TokenTTL: time.Minute})
 	token := r.token()
 	r.captcha(token)
@@ -330,7 +331,7 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 func TestRateLimitWindow(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clk := harness.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 	_, r := start(t, Options{Now: clk.Now, RateLimit: 2, RateWindow: time.Minute})
 	r.token()
 	r.token()
@@ -432,21 +433,4 @@ func TestConcurrentUse(t *testing.T) {
 	if got := s.Requests(); got[Auth] != 8 {
 		t.Fatalf("requests %v", got)
 	}
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
