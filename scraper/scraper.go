@@ -76,7 +76,7 @@ const (
 	IncompleteResults Reason = "incomplete_results"
 	// SilentBanSuspected: an absence whose canary lookup, made after it,
 	// did not come back present: the normal-looking empty answer of a
-	// blacklisted client (domain.md §1.5).
+	// blacklisted client (scraper/miit/PROTOCOL.md §7.4).
 	SilentBanSuspected Reason = "silent_ban_suspected"
 )
 

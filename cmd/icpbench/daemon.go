@@ -70,7 +70,7 @@ func nextTick(start time.Time, interval time.Duration, t time.Time) time.Time {
 	return start.Add((t.Sub(start)/interval + 1) * interval)
 }
 
-// Goals of figure 2 (issue 14).
+// Goals of figure 2 (BENCHMARKS.md §2).
 const (
 	goalRSS         = 256 << 20
 	goalPeak        = 384 << 20

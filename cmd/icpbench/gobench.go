@@ -101,7 +101,7 @@ func benchCalendar(ctx context.Context, _ options, r *report, _ *slog.Logger) er
 // benchQuery is figure 5: a sweep of 10,000 licences against the MIIT
 // simulator, and one lookup alone for comparison.
 func benchQuery(ctx context.Context, o options, r *report, _ *slog.Logger) error {
-	sweep, err := goBench(ctx, "./monitor/sweep/", "Sweep10k", "-benchtime", "1x")
+	sweep, err := goBench(ctx, "./monitor/query/", "Sweep10k", "-benchtime", "1x")
 	if err != nil {
 		return err
 	}

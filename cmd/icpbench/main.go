@@ -1,5 +1,5 @@
 // Command icpbench measures icpmon as a whole process, the figures of
-// BENCHMARKS.md (issue 8): it generates the data, starts a private
+// BENCHMARKS.md: it generates the data, starts a private
 // redis-server on a free port, runs the real icpmon binary beside the
 // reference tools (redis-benchmark, prometheus-blackbox-exporter, wrk) on the
 // same machine in the same run, and prints Markdown tables. Every figure is a
@@ -8,8 +8,9 @@
 //
 //	go build -o bin/icpmon ./cmd/icpmon && go run ./cmd/icpbench -icpmon bin/icpmon
 //
-// The tools it needs are installed with apt-get when they are missing and it
-// runs as root; `make test` never needs them.
+// It installs nothing: `make bench` installs the tools it runs (.ci/install-deps
+// bench) and then runs it; it stops at once, naming them, when some are
+// missing. `make test` never needs them.
 package main
 
 import (
@@ -28,7 +29,7 @@ import (
 	"time"
 )
 
-// figures are the sections, in the order of issue 8.
+// figures are the sections, in the order of BENCHMARKS.md.
 var figures = []string{"store", "daemon", "reach", "calendar", "query"}
 
 // options are the command line.
@@ -130,7 +131,7 @@ func bench(ctx context.Context, o options, out io.Writer, log *slog.Logger) erro
 	} else if err := os.MkdirAll(o.work, 0o755); err != nil {
 		return err
 	}
-	if err := ensureTools(ctx, o, log); err != nil {
+	if err := checkTools(o); err != nil {
 		return err
 	}
 	r := &report{out: out}

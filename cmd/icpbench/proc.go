@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -170,43 +169,37 @@ func (p *process) stop(grace time.Duration) {
 	}
 }
 
-// ensureTools installs the Debian packages of the tools the chosen figures
-// need when some are missing: `make test` does not install them.
-func ensureTools(ctx context.Context, o options, log *slog.Logger) error {
-	need := map[string]string{} // binary -> package
+// benchTool is a program the chosen figures run, and the Debian package
+// that has it.
+type benchTool struct{ bin, pkg string }
+
+// requiredTools are the programs the chosen figures run.
+func requiredTools(o options) []benchTool {
+	var tools []benchTool
 	if o.needs("store", "daemon", "reach", "query") {
-		need["redis-server"] = "redis-server"
+		tools = append(tools, benchTool{"redis-server", "redis-server"})
 	}
 	if o.needs("store") {
-		need["redis-benchmark"] = "redis-tools"
+		tools = append(tools, benchTool{"redis-benchmark", "redis-tools"})
 	}
 	if o.needs("reach") {
-		need["prometheus-blackbox-exporter"] = "prometheus-blackbox-exporter"
-		need["wrk"] = "wrk"
+		tools = append(tools, benchTool{"prometheus-blackbox-exporter", "prometheus-blackbox-exporter"}, benchTool{"wrk", "wrk"})
 	}
+	return tools
+}
+
+// checkTools fails, naming every missing program, when one the chosen
+// figures run is not on PATH. icpbench installs nothing: `make bench` does
+// (.ci/install-deps bench).
+func checkTools(o options) error {
 	var missing []string
-	for bin, pkg := range need {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, pkg)
+	for _, t := range requiredTools(o) {
+		if _, err := exec.LookPath(t.bin); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", t.bin, t.pkg))
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("missing %s: install them (apt-get install %s) or run as root", strings.Join(missing, ", "), strings.Join(missing, " "))
-	}
-	log.Info("installing", "packages", missing)
-	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	update := exec.CommandContext(ctx, "apt-get", "update", "-qq")
-	update.Env = env
-	if out, err := update.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get update: %v\n%s", err, out)
-	}
-	install := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, missing...)...)
-	install.Env = env
-	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get install %s: %v\n%s", strings.Join(missing, " "), err, out)
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s: run `make bench`, which installs them", strings.Join(missing, ", "))
 	}
 	return nil
 }

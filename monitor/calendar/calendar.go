@@ -1,9 +1,3 @@
-// Package calendar counts mainland China business days (工作日) on the State
-// Council's published holiday schedules, and on the statutory holidays alone,
-// flagged as provisional, for years whose schedule is not loaded. The
-// schedules come from two official sources, the embedded holiday-cn files
-// (data/) and lunar-go's table (lunargo.go), under the operator's extra
-// files; source.go says which one counts for each year.
 package calendar
 
 import (

@@ -19,7 +19,7 @@ type Licence struct {
 
 // provinces are the licence prefixes: the 31 licence-plate abbreviations,
 // plus 滇 黔 蜀 陇, which current Yunnan, Guizhou, Sichuan and Gansu numbers use
-// instead of 云 贵 川 甘 (domain.md §3).
+// instead of 云 贵 川 甘 (package doc, "Licence numbers").
 const provinces = "京津沪渝冀豫云滇辽黑湘皖鲁新苏浙赣鄂桂甘陇晋蒙陕吉闽贵黔粤青藏川蜀宁琼"
 
 // Provinces lists every accepted licence prefix.
@@ -37,9 +37,10 @@ func IsProvince(p string) bool {
 	return size == len(p) && r != utf8.RuneError && strings.ContainsRune(provinces, r)
 }
 
-// Digit counts of the number between the prefix and 号 (domain.md §3): ICP备
-// numbers are 8 digits (two-digit year first) or, since about 2019, 10 digits
-// (four-digit year first); ICP证 numbers are 6 digits; B2 licences 8.
+// Digit counts of the number between the prefix and 号 (package doc,
+// "Licence numbers"): ICP备 numbers are 8 digits (two-digit year first) or,
+// in recent years, 10 digits (four-digit year first); ICP证 numbers are 6
+// digits; B2 licences 8.
 const (
 	filingShortDigits = 8
 	filingLongDigits  = 10
@@ -58,7 +59,7 @@ const (
 //
 // Full-width characters, other dashes, spaces, lower-case letters and the
 // traditional 備 證 號 are normalised; a missing 号 is added. The quick-app
-// letter K has no confirmed example (domain.md §3) and is accepted so that
+// letter K has no confirmed example (package doc) and is accepted so that
 // an operator is never blocked by it.
 func ParseLicence(raw string) (Licence, error) {
 	s := normaliseLicence(raw)
@@ -237,8 +238,8 @@ func (k Kind) CheckLicence(l Licence) error {
 	return nil
 }
 
-// provincePair returns the two prefixes of a province that has two (domain.md
-// §3): the licence-plate abbreviation operators type (云 贵 川 甘) and the one
+// provincePair returns the two prefixes of a province that has two (package
+// doc): the licence-plate abbreviation operators type (云 贵 川 甘) and the one
 // current numbers carry (滇 黔 蜀 陇). ok is false for every other prefix.
 func provincePair(p rune) (plate, issued rune, ok bool) {
 	switch p {

@@ -8,8 +8,9 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Schedule limits. interface.md: a schedule must fire, and an @every interval
-// must be at least MinInterval; shorter than VisibleInterval is only a warning.
+// Schedule limits: a schedule must fire, and an @every interval must be at
+// least MinInterval; shorter than VisibleInterval is only a warning
+// (check-config prints it and exits 0).
 const (
 	// MinInterval is the shortest @every: tests and demos run jobs every
 	// few seconds, and cron cannot run anything faster than a second.
@@ -23,7 +24,8 @@ const (
 	fireHorizon = 5 * 366 * 24 * time.Hour
 )
 
-// scheduleParser accepts what interface.md promises: 5 fields or descriptors such as @every.
+// scheduleParser accepts the schedules deploy/icpmon.yml shows: 5 cron fields
+// or descriptors such as @every.
 var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule parses a job schedule; the daemon schedules its jobs with it

@@ -22,7 +22,8 @@ import (
 	"github.com/icpmon/icpmon/scraper"
 )
 
-// Recorder counts lookups for the metrics of interface.md.
+// Recorder counts lookups for icpmon_query_requests_total and
+// icpmon_query_canary_ok (README, "Metrics").
 type Recorder interface {
 	// ObserveLookup counts one lookup: result is "present", "absent" or a scraper.Reason.
 	ObserveLookup(provider, result string)

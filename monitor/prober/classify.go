@@ -105,7 +105,7 @@ func (p *Prober) needsBody(status int) bool {
 	return false
 }
 
-// Markers of the Alibaba Cloud ICP block page (domain.md §4.3), lower-case.
+// Markers of the Alibaba Cloud ICP block page (package doc), lower-case.
 var (
 	alibabaLink    = []byte("aliyun.com/beian/beian-block")
 	alibabaMarkers = [][]byte{
@@ -176,7 +176,7 @@ func (p *Prober) failure(parent, ctx context.Context, err error, phase string) (
 			how = "reset by the peer"
 		}
 		if phase == phaseTLS {
-			// The access provider's SNI block (domain.md §4.3): the peer hangs up
+			// The access provider's SNI block (package doc): the peer hangs up
 			// on the ClientHello. Not called provider_block: a firewall or a
 			// broken server look the same, only a block page names the provider.
 			return Reset, "", fmt.Sprintf("connection %s after the TLS ClientHello (typical SNI block): %v", how, err)

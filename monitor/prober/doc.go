@@ -1,7 +1,9 @@
 // Package prober tells whether a website is still served after its ICP filing
 // was cancelled: it fetches http(s)://domain/ and classifies the answer as the
-// website itself, an access provider's block, or the way the connection failed
-// (domain.md §4.3, §6 point 7).
+// website itself, an access provider's block, or the way the connection failed.
+// After approval the provider blocks the domain (by Host and SNI), not the
+// server, so a block answer is the expected state and the website's own
+// answer is the breach.
 //
 // How the results are read:
 //   - served: any HTTP answer of the site that is not a recognised block, 4xx
@@ -34,4 +36,24 @@
 // gives that failure. Another port of the same name may be another service
 // (an admin interface, something internal that reach.resolve or DNS points
 // at), so it is recorded, never requested.
+//
+// # The providers' blocks
+//
+// What the built-in recognition relies on; no provider documents its block
+// page, so each fact comes from public code and logs, and testdata/ holds
+// synthetic pages built from them:
+//   - Tencent Cloud blocks the domain, not the host ("会封禁域名，不会封禁主机",
+//     tencentyun/qcloud-documents 常见问题/网站访问类.md): HTTP 302 with
+//     Location: https://dnspod.qcloud.com/static/webblock.html?d=<domain>,
+//     seen in several public logs; HTTPS handshakes are closed.
+//   - Alibaba Cloud answers HTTP 403 with Server: Beaver and a page titled
+//     "Non-compliance ICP Filing" that loads
+//     http://www.aliyun.com/beian/beian-block?id=<per-domain id>, or its
+//     localised text 域名暂时无法访问…该域名当前备案状态不符合访问要求
+//     (2091655292/KuocaiCDN AliyunIcpComplianceProbe.java and its test, and
+//     several independent logs). Over HTTPS the handshake is reset after the
+//     SNI (curl error 35, ECONNRESET).
+//   - Other WAF pages a probe may meet are not ICP blocks: 360's status 493,
+//     Baidu 云加速's 403 "当前访问可能造成安全威胁" (Ekultek/WhatWaf #99, #101).
+//     Signatures in the configuration can add such pages.
 package prober

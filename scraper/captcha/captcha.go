@@ -1,7 +1,8 @@
 // Package captcha solves the MIIT query's slider captcha. Solving is a
-// strategy because the captcha changes every few months (domain.md §1.2): the
-// built-in Slider handles the current one, and CommandSolver hands the images
-// to an external program when it changes again.
+// strategy because the captcha changed four times since 2021
+// (scraper/miit/PROTOCOL.md §4): the built-in Slider handles the current one,
+// and CommandSolver hands the images to an external program when it changes
+// again.
 package captcha
 
 import (
@@ -27,6 +28,6 @@ type Solver interface {
 }
 
 // ErrNoGuess is wrapped by a solver's error when it found no gap it trusts:
-// a wrong answer costs a request and counts towards a ban (domain.md §1.5),
-// so declining is cheaper than guessing.
+// a wrong answer costs a request and counts towards a ban
+// (scraper/miit/PROTOCOL.md §7.5), so declining is cheaper than guessing.
 var ErrNoGuess = errors.New("no confident guess")

@@ -13,7 +13,7 @@ import (
 )
 
 // Slider is the built-in solver. It assumes no more than the captchas seen
-// since 2021 share (domain.md §1.1–1.2): the piece PNG may carry a
+// since 2021 share (scraper/miit/PROTOCOL.md §3–4): the piece PNG may carry a
 // transparent margin and a jigsaw shape; the gap may be up to a fifth
 // smaller or larger than the piece's opaque part, flat (the 2026 grey
 // square, plain or noisy, any colour) or a darkened or lightened cut-out of
@@ -60,7 +60,7 @@ const (
 	// flat cut-out.
 	minShape = 0.9
 	// tolerance is how close two answers must be to be the same gap: the
-	// MIIT checkImage tolerance (domain.md §1.1).
+	// MIIT checkImage tolerance (scraper/miit/PROTOCOL.md §3).
 	tolerance = 3
 )
 

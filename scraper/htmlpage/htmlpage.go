@@ -1,16 +1,3 @@
-// Package htmlpage is a provider for any public query page whose results are
-// an HTML table, configured only by CSS selectors (query.html in
-// interface.md): third-party mirrors such as beianx.cn (domain.md §1.7), or
-// MIIT itself once its protocol moves again.
-//
-// It is honest by construction: "no record" needs the page's own no-record
-// element inside the result container (never text found anywhere, such as a
-// <title>); rows without a licence, or a page with neither rows nor the
-// marker (a redesign, a login wall, a challenge), are unparseable. A list of
-// rows is complete only when the page states a total (TotalSelector) and
-// every page, followed through NextSelector, adds up to it.
-// Third-party sources cache MIIT and lag behind cancellations (§1.7); the
-// query job decides how far to trust them.
 package htmlpage
 
 import (
@@ -47,8 +34,8 @@ const (
 var fieldNames = []string{FieldLicence, FieldMainLicence, FieldDomain, FieldUnitName, FieldServiceName, FieldApprovedAt}
 
 // Options configures a Provider. Zero values take the defaults in brackets.
-// The yaml tags are the keys of query.html in interface.md, so that block of
-// the config decodes straight into Options.
+// The yaml tags are the keys of query.html (deploy/icpmon.yml, README
+// "Configuration"), so that block of the config decodes straight into Options.
 type Options struct {
 	Name string `yaml:"-"` // the metric label [html]
 	// URL is the page to fetch, with {query} where the looked-up value goes,

@@ -1,9 +1,10 @@
 // Package miit looks filings up on the current MIIT public query API
 // (beian.miit.gov.cn, API host hlwicpfwc.miit.gov.cn): auth → captcha image →
-// checkImage → queryByCondition (domain.md §1.1). The protocol changes every
-// few months (§1.2), so the captcha solver is a strategy and every answer is
-// classified by its content: only success:true with total 0 and an empty
-// list is "no record".
+// checkImage → queryByCondition. The protocol changes every few months, so
+// the captcha solver is a strategy and every answer is classified by its
+// content: only success:true with total 0 and an empty list is "no record".
+// PROTOCOL.md, beside this file, records what the client relies on and where
+// each fact comes from.
 package miit
 
 import (
@@ -26,7 +27,7 @@ import (
 const DefaultBaseURL = "https://hlwicpfwc.miit.gov.cn/icpproject_query/api"
 
 // MaxPageSize is the largest page the API serves: "官方单页查询 pageSize 最大支持 26"
-// (HG-ha/ICP_Query ymicp.py).
+// (HG-ha/ICP_Query ymicp.py; PROTOCOL.md §5).
 const MaxPageSize = 26
 
 // Options configures a Client. Zero values take the defaults in brackets.

@@ -31,7 +31,7 @@ var (
 	errSignRefused = errors.New("sign refused")
 )
 
-// envelope is the wrapper of every MIIT answer (domain.md §1.4).
+// envelope is the wrapper of every MIIT answer (PROTOCOL.md §6).
 type envelope struct {
 	Code    *int            `json:"code"`
 	Msg     string          `json:"msg"`
@@ -39,7 +39,7 @@ type envelope struct {
 	Params  json.RawMessage `json:"params"`
 }
 
-// decode classifies one answer by its content (domain.md §6 point 6) and
+// decode classifies one answer by its content (PROTOCOL.md §8) and
 // returns the params of a successful one. Most MIIT errors come as HTTP 200,
 // so the status code alone decides nothing but anti-bot answers.
 func decode(st step, status int, body []byte) (json.RawMessage, error) {
@@ -49,7 +49,7 @@ func decode(st step, status int, body []byte) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if st == stepCaptcha && status == http.StatusOK {
 			// The 2026 ban: getCheckImagePoint answers 200 with nothing after
-			// ~150–180 queries (HG-ha/ICP_Query #33, #37). It is a throttle on
+			// ~150–180 queries (PROTOCOL.md §7.3). It is a throttle on
 			// this client, not a block page, so it counts as rate_limited and
 			// makes the polite wrapper back off.
 			return nil, scraper.Unknown(scraper.RateLimited, errors.New("empty captcha answer (the 2026 ban symptom)"))

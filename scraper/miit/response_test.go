@@ -119,7 +119,7 @@ func TestDecodeByStep(t *testing.T) {
 func FuzzParseQueryPage(f *testing.F) {
 	for _, name := range []string{"hit.json", "empty.json", "token-expired-401.json", "rate-limited-429.json",
 		"server-error-500.json", "content-type-415.json", "captcha-refused.json", "sign-mismatch.json",
-		"truncated.json", "layout-changed.json", "list-null.json", "total-mismatch.json", "knownsec-403.html",
+		"truncated.json", "layout-changed.json", "list-null.json", "total-mismatch.json", knownsec403,
 		"empty-list-with-total.json", "record-without-licence.json", "no-params.json", "no-code.json"} {
 		f.Add(readFixture(f, name))
 	}

@@ -191,9 +191,9 @@ type puzzleParams struct {
 
 // quickPuzzle reads a plainly successful getCheckImagePoint answer in one
 // decoding pass. Its two base64 images are nearly all of it, and decode then
-// parsePuzzle would scan them four times: most of a lookup's CPU (issue 8's
-// profile). Any other answer is not ok, and goes the way of every answer
-// through decode, which classifies it.
+// parsePuzzle would scan them four times: most of a lookup's CPU in the
+// profile of BenchmarkLookup. Any other answer is not ok, and goes the way of
+// every answer through decode, which classifies it.
 func quickPuzzle(status int, body []byte) (captcha.Puzzle, string, bool) {
 	if status != http.StatusOK || antibot.Check(status, body) != nil {
 		return captcha.Puzzle{}, "", false

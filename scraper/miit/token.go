@@ -64,11 +64,11 @@ func (tc *tokenCache) get(ctx context.Context, stale string) (cachedToken, error
 }
 
 // auth runs POST /auth with the site's hard-coded account: authKey =
-// md5("testtest" + timeStamp), timeStamp in milliseconds (domain.md §1.1).
+// md5("testtest" + timeStamp), timeStamp in milliseconds (PROTOCOL.md §2.1).
 // It returns the token and how long it lives.
 func (c *Client) auth(ctx context.Context) (string, time.Duration, error) {
 	ts := strconv.FormatInt(c.now().UnixMilli(), 10)
-	sum := md5.Sum([]byte("testtest" + ts)) // #nosec G401 -- the MIIT API's authKey is this MD5 (domain.md §1.1); nothing secret depends on it
+	sum := md5.Sum([]byte("testtest" + ts)) // #nosec G401 -- the MIIT API's authKey is this MD5 (PROTOCOL.md §2.1); nothing secret depends on it
 	form := url.Values{"authKey": {hex.EncodeToString(sum[:])}, "timeStamp": {ts}}
 	status, body, err := c.post(ctx, stepAuth, "/auth", "application/x-www-form-urlencoded;charset=UTF-8", []byte(form.Encode()), nil)
 	if err != nil {

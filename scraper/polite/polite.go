@@ -2,8 +2,8 @@
 // one lookup per interval to the provider's host, and after a rate limit, a
 // WAF block or a ban signal, exponential backoff that parks the provider for
 // at least five minutes (HG-ha/ICP_Query parks a blocked IP for 300 s;
-// domain.md §6 point 5). While parked, lookups are unknown at once and the
-// source is left alone.
+// scraper/miit/PROTOCOL.md §7.5). While parked, lookups are unknown at once
+// and the source is left alone.
 package polite
 
 import (

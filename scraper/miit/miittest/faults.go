@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// FaultKind is a misbehaviour of the real API (domain.md §1.4, §1.5).
+// FaultKind is a misbehaviour of the real API (../PROTOCOL.md §6.3, §7).
 type FaultKind string
 
 const (
@@ -35,8 +35,8 @@ const (
 	// FaultSlow waits Delay (or until the client gives up), then answers normally.
 	FaultSlow FaultKind = "slow"
 	// FaultSilentEmpty makes queryByCondition answer a normal-looking empty
-	// list whatever is filed: the silent ban no client can see (ICP-Checker
-	// #14), which only a canary lookup exposes.
+	// list whatever is filed: the silent ban no client can see
+	// (../PROTOCOL.md §7.4), which only a canary lookup exposes.
 	FaultSilentEmpty FaultKind = "silent_empty"
 )
 
@@ -159,7 +159,7 @@ func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedWriter) WriteHeader(int)             {}
 
 // KnownsecBlockPage is the 创宇盾 block page the simulator serves, built from
-// the markers quoted in domain.md §1.5 (synthetic: no full capture exists).
+// the markers quoted in ../PROTOCOL.md §7.1 (synthetic: no full capture exists).
 const KnownsecBlockPage = `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>403</title></head>
 <body><div id="error_403" class="wrap">

@@ -15,7 +15,7 @@ import (
 // authSkew is how far the client's timeStamp may stray from the server's clock.
 const authSkew = 10 * time.Minute
 
-// testUser is md5("test"), the "u" claim of every token (domain.md §1.1).
+// testUser is md5("test"), the "u" claim of every token (../PROTOCOL.md §2.1).
 const testUser = "098f6bcd4621d373cade4e832627b4f6"
 
 type challenge struct {

@@ -13,7 +13,7 @@ type GapStyle string
 
 const (
 	// GapFlat is a flat square of one colour: the real captcha in 2026
-	// (domain.md §1.1).
+	// (../PROTOCOL.md §3).
 	GapFlat GapStyle = "flat"
 	// GapNoisyFlat is a square of one colour with per-pixel noise.
 	GapNoisyFlat GapStyle = "noisy_flat"
@@ -43,7 +43,7 @@ type Variant struct {
 	// Style is how the gap is drawn [GapFlat].
 	Style GapStyle
 	// Colour fills a flat gap, jittered by ±2 per channel [RGB(199,186,183),
-	// the 2026 gap's grey, domain.md §1.1], or is
+	// the 2026 gap's grey, ../PROTOCOL.md §3], or is
 	// blended over a darkened or textured one [black]. Alpha 0 means the
 	// default.
 	Colour color.NRGBA

@@ -1,5 +1,5 @@
 // Package miittest is a local simulator of the MIIT public query API
-// (hlwicpfwc.miit.gov.cn/icpproject_query/api, domain.md §1): the four-step
+// (hlwicpfwc.miit.gov.cn/icpproject_query/api, ../PROTOCOL.md): the four-step
 // handshake, its slider captcha (and the variants a solver must survive,
 // also drawn by GeneratePuzzle), token and sign lifetimes, pagination,
 // rate limiting, a rate-triggered silent ban, the 创宇盾 WAF page and
@@ -27,7 +27,7 @@ import (
 const APIPath = "/icpproject_query/api"
 
 // DefaultTolerance is how far a captcha answer may miss the gap: ±3 px, as
-// tools report of the real checkImage (domain.md §1.1).
+// tools report of the real checkImage (../PROTOCOL.md §3).
 const DefaultTolerance = 3
 
 // Endpoints, as counted by Requests and targeted by Fault.
@@ -80,8 +80,8 @@ type Options struct {
 	// SilentBanAfter starts a silent ban when more than SilentBanAfter
 	// queryByCondition requests arrive within SilentBanWindow [1m]: for
 	// SilentBanFor [5m] every well-formed query, the canary's too, gets a
-	// normal-looking success with total 0 and an empty list (ICP-Checker
-	// #14, domain.md §1.5). Requests made during a ban count towards the
+	// normal-looking success with total 0 and an empty list
+	// (../PROTOCOL.md §7.4). Requests made during a ban count towards the
 	// next one. 0 means never.
 	SilentBanAfter  int
 	SilentBanWindow time.Duration

@@ -10,7 +10,7 @@ import (
 	"github.com/icpmon/icpmon/scraper"
 )
 
-// jsluid is the 加速乐 cookie the query step requires (domain.md §1.1).
+// jsluid is the 加速乐 cookie the query step requires (../PROTOCOL.md §2.3).
 var jsluid = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // queryBody is the queryByCondition request. pageNum and pageSize may be
@@ -70,7 +70,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, fault *Fault
 
 // match finds the records a unitName designates: a subject licence returns
 // every record under it; a service licence, a domain or a unit name those
-// records (domain.md §1.3).
+// records (../PROTOCOL.md §5).
 func (s *Server) match(q string, serviceType int) []record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,7 +86,7 @@ func (s *Server) match(q string, serviceType int) []record {
 	return out
 }
 
-// item is one list entry as the real API shows it (domain.md §1.4).
+// item is one list entry as the real API shows it (../PROTOCOL.md §6.1).
 type item struct {
 	ContentTypeName  string `json:"contentTypeName"`
 	Domain           string `json:"domain"`
