@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -33,6 +34,12 @@ const (
 // The cancellations of the scenario. Licences, domains and dates are the
 // facts the alerts must name.
 const (
+	// The units (主办单位名称) the simulated MIIT lists: the query job keeps
+	// each from its filing's own record, and the alerts name it.
+	overdueUnit   = "逾期科技有限公司"
+	servedUnit    = "在线科技有限公司"
+	lingeringUnit = "滞留科技有限公司"
+
 	overdueLicence   = "京ICP备11111111号-1"
 	overdueDomain    = "pending.example.com"
 	overdueSubmitted = "2025-06-02"
@@ -90,10 +97,10 @@ func TestPipeline(t *testing.T) {
 	// first sweep.
 	for _, r := range []scraper.Record{
 		{Licence: "京ICP备10046444号-9", Domain: "canary.example.com", UnitName: "金丝雀科技有限公司"},
-		{Licence: overdueLicence, Domain: overdueDomain, UnitName: "逾期科技有限公司"},
-		{Licence: servedLicence, Domain: servedDomain, UnitName: "在线科技有限公司"},
+		{Licence: overdueLicence, Domain: overdueDomain, UnitName: overdueUnit},
+		{Licence: servedLicence, Domain: servedDomain, UnitName: servedUnit},
 		{Licence: clearedLicence, Domain: clearedDomain, UnitName: "注销科技有限公司"},
-		{Licence: lingeringLicence + "-1", Domain: lingeringDomain, UnitName: "滞留科技有限公司"},
+		{Licence: lingeringLicence + "-1", Domain: lingeringDomain, UnitName: lingeringUnit},
 	} {
 		sim.AddRecord(r)
 	}
@@ -109,10 +116,9 @@ func TestPipeline(t *testing.T) {
 	daemon := env.start("icpmon", []string{"SSL_CERT_FILE=" + caFile}, icpmon, "serve", "--config", config, "--log.format", "json")
 	var daemonAddr string
 	env.waitFor("icpmon listens", startupTimeout, func() bool {
-		if m := daemonListening.FindStringSubmatch(daemon.out.String()); m != nil {
-			daemonAddr = m[1]
-		}
-		return daemonAddr != ""
+		addr, ok := harness.ListeningAddress(daemon.out.String())
+		daemonAddr = addr
+		return ok
 	})
 	daemonURL := "http://" + daemonAddr
 	env.diagnose(func() string { return env.icpmonMetrics(daemonURL) })
@@ -148,7 +154,7 @@ func TestPipeline(t *testing.T) {
 	webhook := httptest.NewServer(hook)
 	t.Cleanup(webhook.Close)
 	env.diagnose(hook.summary)
-	amAddr := env.freeAddr()
+	amAddr := harness.FreeAddr(t)
 	amConfig := env.render("alertmanager.yml.tmpl", map[string]any{"Webhook": webhook.URL + "/hook"})
 	// Pages also go to WeCom, in Chinese, through the shipped template.
 	weCom := &wecom{secret: "test-secret"}
@@ -166,7 +172,7 @@ func TestPipeline(t *testing.T) {
 	// is absent and ICPMonitorDown, with its `for` shortened below that gap,
 	// would rightly fire.
 	rulesDir := filepath.Join(env.dir, "rules")
-	promAddr := env.freeAddr()
+	promAddr := harness.FreeAddr(t)
 	promURL := "http://" + promAddr
 	promConfig := env.render("prometheus.yml.tmpl", map[string]any{
 		"RuleFiles": filepath.Join(rulesDir, "*.rules.yml"), "Alertmanager": amAddr, "Icpmon": daemonAddr,
@@ -245,9 +251,11 @@ func TestPipeline(t *testing.T) {
 	checkNothingElse(t, hook, expected)
 
 	// The page about the served site reaches WeCom in Chinese, rendered by
-	// deploy/wecom.tmpl from summary_zh and description_zh.
-	weComWant := []string{"【告警】ICPSiteReachableAfterCancellation（紧急）", "注销后网站仍可访问：" + servedDomain + "（" + servedLicence + "）",
-		"网站 " + servedDomain + " 通过 https 返回了网站自身内容", "注销网站申请 " + servedID + " 已于", "处理手册：" + runbookBase + "icpsitereachableaftercancellation"}
+	// deploy/wecom.tmpl from summary_zh and description_zh, naming the unit
+	// that the query job saw on the filing's record.
+	weComWant := []string{"【告警】ICPSiteReachableAfterCancellation（紧急）", "注销后网站仍可访问：" + servedDomain + "（" + servedLicence + "，" + servedUnit + "）",
+		"网站 " + servedDomain + " 通过 https 返回了网站自身内容", servedLicence + "（主办单位 " + servedUnit + "）的注销网站申请 " + servedID + " 已于",
+		"处理手册：" + runbookBase + "icpsitereachableaftercancellation"}
 	env.waitFor("WeCom receives the page about "+servedLicence, alertTimeout, func() bool {
 		return slices.ContainsFunc(weCom.messages(), func(m wecomMessage) bool {
 			return strings.Contains(m.Text.Content, "注销后网站仍可访问："+servedDomain)
@@ -385,8 +393,6 @@ func TestPipeline(t *testing.T) {
 	}
 	step("done")
 }
-
-var daemonListening = regexp.MustCompile(`"msg":"Listening on","address":"([^"]+)"`)
 
 func chinaToday() string { return time.Now().In(calendar.China).Format(time.DateOnly) }
 
@@ -567,7 +573,7 @@ func expectOverdue(t *testing.T, id string) wantAlert {
 		},
 		summary: "Review of the website cancellation of " + overdueLicence + " is overdue",
 		facts: []*regexp.Regexp{
-			literal(fmt.Sprintf("Cancellation %s (website, %s, domains %s, province 京)", id, overdueLicence, overdueDomain)),
+			literal(fmt.Sprintf("Cancellation %s (website, %s filed by %s, domains %s, province 京)", id, overdueLicence, overdueUnit, overdueDomain)),
 			literal("was submitted on " + overdueSubmitted),
 			regexp.MustCompile(`still pending after ` + workdays + ` business days;`),
 			literal("24:00 China time on " + overdueDeadline + ", passed "),
@@ -585,7 +591,7 @@ func expectReachable(id, scheme string, approvedDays ...string) wantAlert {
 		summary: servedDomain + " of " + servedLicence + " is still served after its cancellation was approved",
 		facts: []*regexp.Regexp{
 			literal(fmt.Sprintf("The website %s answered itself over %s,", servedDomain, scheme)),
-			literal(fmt.Sprintf("the website cancellation %s of %s", id, servedLicence)),
+			literal(fmt.Sprintf("the website cancellation %s of %s, filed by %s,", id, servedLicence, servedUnit)),
 			// Approved today, China time: a midnight may fall during the approval.
 			regexp.MustCompile(`was approved on ` + oneOf(approvedDays) + ` and the reach grace has passed\. Serving`),
 		},
@@ -627,7 +633,7 @@ func expectLingering(id string) wantAlert {
 		},
 		summary: "The MIIT public query still returns " + lingeringLicence + " after its cancellation was approved",
 		facts: []*regexp.Regexp{
-			literal(fmt.Sprintf("found the record of %s (domains %s)", lingeringLicence, lingeringDomain)),
+			literal(fmt.Sprintf("found the record of %s (filed by %s, domains %s)", lingeringLicence, lingeringUnit, lingeringDomain)),
 			regexp.MustCompile(`at its last definite lookup, 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d`),
 			literal(fmt.Sprintf("the subject cancellation %s was approved on %s", id, lingeringApproved)),
 			literal("should have gone by 24:00 China time on " + lingeringApproved + "."),

@@ -111,6 +111,7 @@ func TestCloneIsDeep(t *testing.T) {
 func TestJSONRoundTrip(t *testing.T) {
 	c := sample(Approved)
 	c.ApprovedAt = time.Date(2026, time.October, 20, 0, 0, 0, 0, calendar.China)
+	c.Record.UnitName = "小米科技有限责任公司"
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Submitted != c.Submitted || !back.ApprovedAt.Equal(c.ApprovedAt) || back.Licence != c.Licence {
+	if back.Submitted != c.Submitted || !back.ApprovedAt.Equal(c.ApprovedAt) || back.Licence != c.Licence || back.Record.UnitName != c.Record.UnitName {
 		t.Errorf("round trip: %+v", back)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -59,7 +60,7 @@ func TestClearedSiteStillServedPages(t *testing.T) {
 
 	// The website, served over http and https until its provider blocks it.
 	var blocked atomic.Bool
-	block := replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))
+	block := harness.Replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))
 	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if blocked.Load() {
 			block(w, r)
@@ -192,13 +193,6 @@ metrics:
 // sites (it has latest probes), past metrics.cleared_retention, with the
 // grace counted from approval.
 func TestTakeShowsWatchedClearedSites(t *testing.T) {
-	rs := redistest.Start(t)
-	st := store.New(rs.Client(t), "test")
-	ctx := context.Background()
-	cal, err := calendar.Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := config.Default()
 	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)
 	graceEnd := approvedAt.Add(cfg.Reach.Grace)
@@ -208,7 +202,7 @@ func TestTakeShowsWatchedClearedSites(t *testing.T) {
 			Province: "京", Domains: []string{id + ".example"}, Submitted: calendar.NewDate(2026, 1, 5),
 			Status: cancellation.Cleared, ApprovedAt: approvedAt, ClearedAt: clearedAt, Probes: probes}
 	}
-	for _, c := range []cancellation.Cancellation{
+	src := newSource(t,
 		// Cleared long ago, still watched: its site answered past the grace.
 		cleared("served", 1, approvedAt.Add(time.Hour),
 			cancellation.Probe{Domain: "served.example", Scheme: "https", Result: prober.Served, At: now.Add(-time.Minute)},
@@ -220,12 +214,8 @@ func TestTakeShowsWatchedClearedSites(t *testing.T) {
 		cleared("over", 3, approvedAt.Add(time.Hour)),
 		// Cleared recently, unwatched: within the retention, without sites.
 		cleared("recent", 4, now.Add(-time.Hour)),
-	} {
-		if _, err := st.Add(ctx, c, "operator:test"); err != nil {
-			t.Fatalf("add %s: %v", c.ID, err)
-		}
-	}
-	s := take(t, source{store: st, cal: cal, cfg: &cfg}, now)
+	)
+	s := take(t, src, now)
 	got := map[string][]string{}
 	for _, tr := range s.Tracked {
 		got[tr.ID] = []string{}
@@ -254,7 +244,7 @@ func TestTakeShowsWatchedClearedSites(t *testing.T) {
 		`icpmon_site_reachable{domain="served.example",id="served",scheme="https"} 1`,
 		fmt.Sprintf(`icpmon_cancellation_approved_timestamp_seconds{id="served"} %d`, approvedAt.Unix()),
 		fmt.Sprintf(`icpmon_cancellation_cleared_timestamp_seconds{id="served"} %d`, approvedAt.Add(time.Hour).Unix()),
-		`icpmon_cancellation_info{domains="served.example",id="served",kind="website",licence="京ICP备12345678号-1",province="京",status="cleared"} 1`,
+		`icpmon_cancellation_info{domains="served.example",id="served",kind="website",licence="京ICP备12345678号-1",province="京",status="cleared",unit_name=""} 1`,
 	} {
 		if !strings.Contains(rec.Body.String(), line+"\n") {
 			t.Errorf("the exposition lacks %s", line)

@@ -124,12 +124,17 @@ type Verdict struct {
 	Reason  scraper.Reason // why it is unknown; "" otherwise
 	Matches []string       // the licences that keep the key alive, when present
 	Why     string         // the evidence, in a sentence, for history and --debug
+	// UnitName is the filing's unit (主办单位名称) on the records that keep
+	// the key alive, when present and the source named it: never taken from
+	// a record about another filing.
+	UnitName string
 }
 
 // Judge applies the rules of the package doc to the answer to asked, for the
 // key want (asked itself, or a filing under the subject asked).
 func Judge(asked, want Key, ans scraper.Answer) Verdict {
 	var matches, others []string
+	var unit unitName
 	for _, r := range ans.Records {
 		lic := cancellation.NormaliseLicence(r.Licence)
 		switch {
@@ -137,6 +142,7 @@ func Judge(asked, want Key, ans scraper.Answer) Verdict {
 			if !slices.Contains(matches, lic) {
 				matches = append(matches, lic)
 			}
+			unit.offer(lic, r.UnitName)
 		case !asked.holds(r):
 			others = append(others, lic)
 		}
@@ -145,7 +151,7 @@ func Judge(asked, want Key, ans scraper.Answer) Verdict {
 	switch {
 	case len(matches) > 0:
 		slices.Sort(matches)
-		return Verdict{Result: Present, Matches: matches,
+		return Verdict{Result: Present, Matches: matches, UnitName: unit.name,
 			Why: fmt.Sprintf("the answer for %s holds %s", asked, strings.Join(matches, ", "))}
 	case !asked.covers(want):
 		return unknown(scraper.UnmatchedRecords, "%s was asked, whose answer says nothing about %s", asked, want)
@@ -163,6 +169,19 @@ func Judge(asked, want Key, ans scraper.Answer) Verdict {
 	}
 	return Verdict{Result: Absent,
 		Why: fmt.Sprintf("%s is not among the complete list of %d records of %s", want, n, asked)}
+}
+
+// unitName picks the unit name of the matching records: that of the first
+// licence in order which names one, so that the same answer in another order
+// names the same unit. The records of one filing share their unit; which of
+// them names it matters only for a source that contradicts itself.
+type unitName struct{ licence, name string }
+
+func (u *unitName) offer(licence, name string) {
+	name = strings.TrimSpace(name)
+	if name != "" && (u.name == "" || licence < u.licence) {
+		u.licence, u.name = licence, name
+	}
 }
 
 func unknown(r scraper.Reason, format string, args ...any) Verdict {

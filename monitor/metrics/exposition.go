@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -21,7 +22,8 @@ import (
 
 // Exposition holds the last published snapshot, encoded once: at 100,000
 // cancellations it is over a million series, which no scrape could afford to
-// rebuild, sort and compress (issue 8: scrape p99 under 500 ms).
+// rebuild, sort and compress within the goal of BENCHMARKS.md (scrape p99
+// under 500 ms at 100,000 cancellations).
 type Exposition struct {
 	current atomic.Pointer[encoded]
 }
@@ -178,7 +180,7 @@ func Handler(reg prometheus.Gatherer, e *Exposition, logger *slog.Logger) http.H
 }
 
 // maxDomainsLabel bounds the domains label of icpmon_cancellation_info in
-// bytes: 20,000 domains once made a 369 KB value (issue 15), which
+// bytes: 20,000 domains once made a 369 KB value (RELIABILITY.md), which
 // Prometheus keeps in every sample's series and a scrape with
 // label_value_length_limit drops whole.
 const maxDomainsLabel = 1024
@@ -213,6 +215,25 @@ func domainsLabel(domains []string) string {
 	}
 	fmt.Fprintf(&b, "… (+%d more)", len(domains)-kept)
 	return b.String()
+}
+
+// maxUnitNameLabel bounds the unit_name label of icpmon_cancellation_info in
+// bytes. A registered unit name is a few dozen characters; a page scraped
+// with a selector that matches too much (query.html) can give a whole table.
+const maxUnitNameLabel = 256
+
+// unitNameLabel is the unit name, cut within maxUnitNameLabel at a character
+// with "…" when longer. `track show` has it whole.
+func unitNameLabel(name string) string {
+	if len(name) <= maxUnitNameLabel {
+		return name
+	}
+	const ellipsis = "…"
+	cut := maxUnitNameLabel - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + ellipsis
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.

@@ -128,10 +128,10 @@ func TestSnapshotExposition(t *testing.T) {
 	want := fmt.Sprintf(`
 # HELP icpmon_cancellation_info Descriptive labels of a tracked cancellation, for joins; always 1.
 # TYPE icpmon_cancellation_info gauge
-icpmon_cancellation_info{domains="example.com,www.example.com",id="a1",kind="website",licence="京ICP备12345678号-1",province="京",status="pending"} 1
-icpmon_cancellation_info{domains="shop.example",id="b2",kind="subject",licence="浙ICP备\"1\\2\"号",province="浙",status="approved"} 1
-icpmon_cancellation_info{domains="",id="c3",kind="website",licence="沪ICP备87654321号-2",province="沪",status="cleared"} 1
-icpmon_cancellation_info{domains="still.example",id="d4",kind="website",licence="沪ICP备87654321号-3",province="沪",status="cleared"} 1
+icpmon_cancellation_info{domains="example.com,www.example.com",id="a1",kind="website",licence="京ICP备12345678号-1",province="京",status="pending",unit_name=""} 1
+icpmon_cancellation_info{domains="shop.example",id="b2",kind="subject",licence="浙ICP备\"1\\2\"号",province="浙",status="approved",unit_name=""} 1
+icpmon_cancellation_info{domains="",id="c3",kind="website",licence="沪ICP备87654321号-2",province="沪",status="cleared",unit_name=""} 1
+icpmon_cancellation_info{domains="still.example",id="d4",kind="website",licence="沪ICP备87654321号-3",province="沪",status="cleared",unit_name=""} 1
 # HELP icpmon_cancellation_submitted_timestamp_seconds Start (00:00 China time) of the date the application reached the communications administration.
 # TYPE icpmon_cancellation_submitted_timestamp_seconds gauge
 icpmon_cancellation_submitted_timestamp_seconds{id="a1"} %d
