@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/track"
 )
 
 func kindNames() []string {
@@ -33,10 +31,13 @@ func statusNames() []string {
 }
 
 func (c *cli) registerTrack(app *kingpin.Application) {
-	track := app.Command("track", "Track cancellations: add, list, show, record the administration's decisions.")
+	trackCmd := app.Command("track", "Track cancellations: add, list, show, record the administration's decisions.")
 
-	add := track.Command("add", "Start tracking a cancellation; prints its ID.")
-	var spec addSpec
+	var srv serverFlags
+	srv.register(trackCmd)
+
+	add := trackCmd.Command("add", "Start tracking a cancellation; prints its ID.")
+	var spec track.Spec
 	add.Flag("kind", "What is cancelled: subject (注销主体), website (注销网站) or access (取消接入).").Required().EnumVar(&spec.Kind, kindNames()...)
 	add.Flag("licence", "The filing number as MIIT shows it, e.g. 京ICP备12345678号-1.").Required().StringVar(&spec.Licence)
 	add.Flag("domain", "A domain of the filing, repeatable.").StringsVar(&spec.Domains)
@@ -44,129 +45,84 @@ func (c *cli) registerTrack(app *kingpin.Application) {
 	add.Flag("id", "The ID to use instead of a random one.").StringVar(&spec.ID)
 	add.Flag("province", "Licence prefix whose review limit applies, when it is not the licence's own (e.g. 浙).").StringVar(&spec.Province)
 	add.Flag("note", "Free text kept with the cancellation.").StringVar(&spec.Note)
-	c.command(add, func(ctx context.Context) error { return c.trackAdd(ctx, spec) })
+	c.command(add, func(ctx context.Context) error { return c.trackAdd(ctx, srv, spec) })
 
-	list := track.Command("list", "List tracked cancellations with their review progress.")
+	list := trackCmd.Command("list", "List tracked cancellations with their review progress.")
 	var statuses, kinds []string
 	listOut := outputFlag(list)
 	list.Flag("status", "Only this status, repeatable.").EnumsVar(&statuses, statusNames()...)
 	list.Flag("kind", "Only this kind, repeatable.").EnumsVar(&kinds, kindNames()...)
-	c.command(list, func(ctx context.Context) error { return c.trackList(ctx, statuses, kinds, *listOut) })
+	c.command(list, func(ctx context.Context) error { return c.trackList(ctx, srv, statuses, kinds, *listOut) })
 
-	show := track.Command("show", "Show one cancellation, its latest checks and its history.")
+	show := trackCmd.Command("show", "Show one cancellation, its latest checks and its history.")
 	showID := show.Arg("id", "Cancellation ID.").Required().String()
 	showOut := outputFlag(show)
-	c.command(show, func(ctx context.Context) error { return c.trackShow(ctx, *showID, *showOut) })
+	c.command(show, func(ctx context.Context) error { return c.trackShow(ctx, srv, *showID, *showOut) })
 
-	approve := track.Command("approve", "Record that the administration approved a pending cancellation.")
+	approve := trackCmd.Command("approve", "Record that the administration approved a pending cancellation.")
 	approveID := approve.Arg("id", "Cancellation ID.").Required().String()
 	approveAt := approve.Flag("at", "China date of the approval, YYYY-MM-DD; default today.").String()
-	c.command(approve, func(ctx context.Context) error { return c.trackApprove(ctx, *approveID, *approveAt) })
+	c.command(approve, func(ctx context.Context) error { return c.trackApprove(ctx, srv, *approveID, *approveAt) })
 
 	for _, to := range []cancellation.Status{cancellation.Rejected, cancellation.Withdrawn} {
-		cmd := track.Command(to.Verb(), fmt.Sprintf("Record that a pending cancellation was %s.", to))
+		cmd := trackCmd.Command(to.Verb(), fmt.Sprintf("Record that a pending cancellation was %s.", to))
 		id := cmd.Arg("id", "Cancellation ID.").Required().String()
-		c.command(cmd, func(ctx context.Context) error { return c.trackTransition(ctx, *id, to, time.Now()) })
+		c.command(cmd, func(ctx context.Context) error { return c.trackTransition(ctx, srv, *id, to) })
 	}
 
-	remove := track.Command("remove", "Stop tracking a cancellation; its history is kept.")
+	remove := trackCmd.Command("remove", "Stop tracking a cancellation; its history is kept.")
 	removeID := remove.Arg("id", "Cancellation ID.").Required().String()
-	c.command(remove, func(ctx context.Context) error { return c.trackRemove(ctx, *removeID) })
+	c.command(remove, func(ctx context.Context) error { return c.trackRemove(ctx, srv, *removeID) })
 
-	imp := track.Command("import", "Add many cancellations from a CSV or YAML file, all or none.")
+	imp := trackCmd.Command("import", "Add many cancellations from a CSV or YAML file, all or none.")
 	file := imp.Arg("file", "A .csv file whose header row names the add flags (kind, licence, domain, submitted, id, province, note; several domains in one cell separated by spaces, commas or semicolons), or a .yml/.yaml list of objects with the same keys (domain a list).").Required().String()
-	c.command(imp, func(ctx context.Context) error { return c.trackImport(ctx, *file) })
+	c.command(imp, func(ctx context.Context) error {
+		// The API adds one cancellation per request: an import through it
+		// could stop half-way, and an import is all or nothing.
+		if srv.url != "" {
+			return errors.New("track import needs direct Redis access (it adds all or nothing in one Redis script): run it without --server, with --redis-url or --config")
+		}
+		return c.trackImport(ctx, *file)
+	})
 }
 
 func outputFlag(cmd *kingpin.CmdClause) *string {
 	return cmd.Flag("output", "Output format: table or json.").Short('o').Default("table").Enum("table", "json")
 }
 
-// addSpec is one cancellation as an operator gives it: the flags of
-// `track add`, or one row of an import.
-type addSpec struct {
-	Kind      string
-	Licence   string
-	Domains   []string
-	Submitted string
-	ID        string
-	Province  string
-	Note      string
+// trackService is where the track commands act: the daemon's API with
+// --server, else Redis directly. A command that writes gives the store its
+// identity first (openWritableStore). The returned function releases it.
+func (c *cli) trackService(ctx context.Context, srv serverFlags, write bool) (track.Service, func(), error) {
+	if srv.url != "" {
+		client, err := srv.client()
+		if err != nil {
+			return nil, nil, err
+		}
+		return client, func() {}, nil
+	}
+	cfg, cal, err := c.configAndCalendar()
+	if err != nil {
+		return nil, nil, err
+	}
+	open := openStoreWith
+	if write {
+		open = openWritableStore
+	}
+	st, closeStore, err := open(ctx, cfg, storeTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &track.Local{Store: st, Config: cfg, Calendar: cal, Actor: operator(), Now: time.Now}, closeStore, nil
 }
 
-// cancellation checks the spec and builds the cancellation it describes.
-// today is the current China date: a submission cannot be later.
-// maxDomains is track.max_domains.
-func (s addSpec) cancellation(today calendar.Date, maxDomains int) (cancellation.Cancellation, error) {
-	if strings.TrimSpace(s.Kind) == "" {
-		return cancellation.Cancellation{}, errors.New("kind is missing (want subject, website or access)")
-	}
-	if strings.TrimSpace(s.Submitted) == "" {
-		return cancellation.Cancellation{}, errors.New("submitted date is missing (want YYYY-MM-DD)")
-	}
-	kind, err := cancellation.ParseKind(strings.TrimSpace(s.Kind))
-	if err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	l, err := cancellation.ParseLicence(s.Licence)
-	if err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	if err := kind.CheckLicence(l); err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	domains, err := cancellation.NormaliseDomains(s.Domains)
-	if err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	if err := cancellation.CheckDomainCount(len(domains), maxDomains); err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	submitted, err := calendar.ParseDate(strings.TrimSpace(s.Submitted))
-	if err != nil {
-		return cancellation.Cancellation{}, fmt.Errorf("submitted: %w", err)
-	}
-	if err := cancellation.CheckSubmitted(submitted, today); err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	id := strings.TrimSpace(s.ID)
-	if id != "" {
-		if err := cancellation.CheckID(id); err != nil {
-			return cancellation.Cancellation{}, err
-		}
-	}
-	province := l.Province
-	if p := strings.TrimSpace(s.Province); p != "" {
-		if !cancellation.IsProvince(p) {
-			return cancellation.Cancellation{}, fmt.Errorf("province %q: want a one-character licence prefix, one of %s", p, strings.Join(cancellation.Provinces(), ""))
-		}
-		province = p
-	}
-	note := strings.TrimSpace(s.Note)
-	if err := cancellation.CheckNote(note); err != nil {
-		return cancellation.Cancellation{}, err
-	}
-	return cancellation.Cancellation{
-		ID: id, Kind: kind, Licence: l.Number, LicenceRaw: l.Raw, Domains: domains,
-		Province: province, Submitted: submitted, Status: cancellation.Pending, Note: note,
-	}, nil
-}
-
-func (c *cli) trackAdd(ctx context.Context, spec addSpec) error {
-	cfg, err := c.loadConfig()
+func (c *cli) trackAdd(ctx context.Context, srv serverFlags, spec track.Spec) error {
+	svc, release, err := c.trackService(ctx, srv, true)
 	if err != nil {
 		return err
 	}
-	want, err := spec.cancellation(calendar.DateOf(time.Now()), cfg.Track.MaxDomains)
-	if err != nil {
-		return err
-	}
-	st, closeStore, err := openWritableStore(ctx, cfg, storeTimeout)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	added, err := st.Add(ctx, want, operator())
+	defer release()
+	added, err := svc.Add(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -174,16 +130,12 @@ func (c *cli) trackAdd(ctx context.Context, spec addSpec) error {
 	return err
 }
 
-func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output string) error {
-	cfg, cal, err := c.configAndCalendar()
+func (c *cli) trackList(ctx context.Context, srv serverFlags, statuses, kinds []string, output string) error {
+	svc, release, err := c.trackService(ctx, srv, false)
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := openStoreWith(ctx, cfg, storeTimeout)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
+	defer release()
 	var f store.Filter
 	for _, s := range statuses {
 		f.Statuses = append(f.Statuses, cancellation.Status(s))
@@ -191,16 +143,9 @@ func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output st
 	for _, k := range kinds {
 		f.Kinds = append(f.Kinds, cancellation.Kind(k))
 	}
-	cs, err := st.List(ctx, f)
+	views, err := svc.List(ctx, f)
 	if err != nil {
 		return err
-	}
-	now, rules := time.Now(), status.RulesOf(cfg, cal)
-	views := make([]view, len(cs))
-	var provisional []int
-	for i, x := range cs {
-		views[i] = newView(rules.Of(x, now))
-		provisional = append(provisional, views[i].ProvisionalYears...)
 	}
 	if output == "json" {
 		err = writeJSON(c.stdout, views)
@@ -210,30 +155,25 @@ func (c *cli) trackList(ctx context.Context, statuses, kinds []string, output st
 	if err != nil {
 		return err
 	}
+	var provisional []int
+	for _, v := range views {
+		provisional = append(provisional, v.ProvisionalYears...)
+	}
 	slices.Sort(provisional)
 	c.warnProvisional(slices.Compact(provisional))
 	return nil
 }
 
-func (c *cli) trackShow(ctx context.Context, id, output string) error {
-	cfg, cal, err := c.configAndCalendar()
+func (c *cli) trackShow(ctx context.Context, srv serverFlags, id, output string) error {
+	svc, release, err := c.trackService(ctx, srv, false)
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := openStoreWith(ctx, cfg, storeTimeout)
+	defer release()
+	d, err := svc.Show(ctx, id)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	x, err := st.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	history, err := st.History(ctx, id)
-	if err != nil {
-		return err
-	}
-	d := newDetail(x, status.RulesOf(cfg, cal).Of(x, time.Now()), history)
 	if output == "json" {
 		err = writeJSON(c.stdout, d)
 	} else {
@@ -246,52 +186,49 @@ func (c *cli) trackShow(ctx context.Context, id, output string) error {
 	return nil
 }
 
-func (c *cli) trackApprove(ctx context.Context, id, at string) error {
-	now := time.Now()
-	when := now
-	if at != "" {
-		d, err := calendar.ParseDate(at)
-		if err != nil {
-			return fmt.Errorf("--at: %w", err)
-		}
-		today := calendar.DateOf(now)
-		if d > today {
-			return fmt.Errorf("cannot approve %s on %s: the date is in the future (today in China is %s)", id, d, today)
-		}
-		// An earlier day is taken from its start: the reach grace then ends
-		// no later than it really does.
-		if d < today {
-			when = d.Start()
-		}
+func (c *cli) trackApprove(ctx context.Context, srv serverFlags, id, at string) error {
+	svc, release, err := c.trackService(ctx, srv, true)
+	if err != nil {
+		return err
 	}
-	return c.trackTransition(ctx, id, cancellation.Approved, when)
+	defer release()
+	d, err := svc.Approve(ctx, id, at)
+	if err != nil {
+		return err
+	}
+	return c.printTransition(d, cancellation.Approved)
 }
 
-func (c *cli) trackTransition(ctx context.Context, id string, to cancellation.Status, at time.Time) error {
-	st, closeStore, err := c.openStore(ctx)
+func (c *cli) trackTransition(ctx context.Context, srv serverFlags, id string, to cancellation.Status) error {
+	svc, release, err := c.trackService(ctx, srv, true)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	before, err := st.Get(ctx, id)
+	defer release()
+	d, err := svc.Transition(ctx, id, to)
 	if err != nil {
 		return err
 	}
-	after, err := st.Transition(ctx, id, to, at, operator(), "")
-	if err != nil {
-		return err
+	return c.printTransition(d, to)
+}
+
+// printTransition says what a decision changed: "ID: from -> to".
+func (c *cli) printTransition(d track.Detail, to cancellation.Status) error {
+	e, ok := d.Transition(to)
+	if !ok {
+		return fmt.Errorf("%s is %s, but its history does not show the %s", d.ID, d.Status, to.Verb())
 	}
-	_, err = fmt.Fprintf(c.stdout, "%s: %s -> %s\n", id, before.Status, after.Status)
+	_, err := fmt.Fprintf(c.stdout, "%s: %s -> %s\n", d.ID, e.From, e.To)
 	return err
 }
 
-func (c *cli) trackRemove(ctx context.Context, id string) error {
-	st, closeStore, err := c.openStore(ctx)
+func (c *cli) trackRemove(ctx context.Context, srv serverFlags, id string) error {
+	svc, release, err := c.trackService(ctx, srv, true)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	if err := st.Remove(ctx, id, operator()); err != nil {
+	defer release()
+	if err := svc.Remove(ctx, id); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(c.stdout, "%s: removed; its history is kept\n", id)

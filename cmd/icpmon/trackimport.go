@@ -19,6 +19,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/track"
 )
 
 // importKeys are the CSV columns and YAML keys of an import: the names of
@@ -28,7 +29,7 @@ var importKeys = []string{"kind", "licence", "domain", "submitted", "id", "provi
 // importRow is one cancellation of an import file and the line it starts on.
 type importRow struct {
 	line int
-	spec addSpec
+	spec track.Spec
 }
 
 func (c *cli) trackImport(ctx context.Context, file string) error {
@@ -75,7 +76,7 @@ func importCancellations(rows []importRow, today calendar.Date, maxDomains int) 
 	ids := map[string]int{}
 	licences := map[string]int{}
 	for i, r := range rows {
-		c, err := r.spec.cancellation(today, maxDomains)
+		c, err := r.spec.Cancellation(today, maxDomains)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", r.line, err)
 		}
@@ -162,7 +163,7 @@ func parseImportCSV(b []byte) ([]importRow, error) {
 			}
 			return ""
 		}
-		rows = append(rows, importRow{line: line, spec: addSpec{
+		rows = append(rows, importRow{line: line, spec: track.Spec{
 			Kind: cell("kind"), Licence: cell("licence"), Domains: splitDomains(cell("domain")),
 			Submitted: cell("submitted"), ID: cell("id"), Province: cell("province"), Note: cell("note"),
 		}})

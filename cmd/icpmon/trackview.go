@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,118 +11,11 @@ import (
 	"golang.org/x/text/width"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/status"
+	"github.com/icpmon/icpmon/monitor/track"
 )
 
-// view is one cancellation as `track list -o json` prints it. The field
-// names are an interface for scripts: keep them. Review fields are null
-// unless the cancellation is pending.
-type view struct {
-	ID                  string              `json:"id"`
-	Kind                cancellation.Kind   `json:"kind"`
-	Licence             string              `json:"licence"`
-	Domains             []string            `json:"domains"`
-	Province            string              `json:"province"`
-	Submitted           calendar.Date       `json:"submitted"`
-	Status              cancellation.Status `json:"status"`
-	ReviewLimit         *int                `json:"review_limit"`
-	ReviewDeadline      *time.Time          `json:"review_deadline"` // end (24:00 China time) of the last business day
-	BusinessDaysElapsed *int                `json:"business_days_elapsed"`
-	Overdue             *bool               `json:"overdue"`
-	// ProvisionalYears are years the deadline relies on without an official
-	// holiday schedule: it may move when one is published.
-	ProvisionalYears []int          `json:"provisional_years"`
-	Record           string         `json:"record"` // present, absent or unknown: the last definite lookup
-	RecordCheckedAt  *time.Time     `json:"record_checked_at"`
-	Approved         *calendar.Date `json:"approved"`
-	Note             string         `json:"note"`
-}
-
-// newView shows where a cancellation stands, as status computes it for
-// /metrics and the status page too.
-func newView(s *status.Standing) view {
-	c := &s.Cancellation
-	v := view{
-		ID: c.ID, Kind: c.Kind, Licence: c.Licence, Domains: c.Domains, Province: c.Province,
-		Submitted: c.Submitted, Status: c.Status, Record: c.Record.State(), Note: c.Note,
-		ProvisionalYears: []int{},
-	}
-	if v.Domains == nil {
-		v.Domains = []string{}
-	}
-	if p := s.Review; p != nil {
-		deadline := p.Deadline.In(calendar.China)
-		v.ReviewLimit, v.ReviewDeadline, v.BusinessDaysElapsed, v.Overdue = &p.Limit, &deadline, &p.Elapsed, &p.Overdue
-		if p.Provisional != nil {
-			v.ProvisionalYears = p.Provisional
-		}
-	}
-	if !c.Record.CheckedAt.IsZero() {
-		t := c.Record.CheckedAt.In(calendar.China)
-		v.RecordCheckedAt = &t
-	}
-	if !c.ApprovedAt.IsZero() {
-		d := calendar.DateOf(c.ApprovedAt)
-		v.Approved = &d
-	}
-	return v
-}
-
-// detail is `track show`: the view, then what is known in full.
-type detail struct {
-	view
-	LicenceRaw string               `json:"licence_raw"`
-	ApprovedAt *time.Time           `json:"approved_at"`
-	ApprovedBy string               `json:"approved_by"`
-	CreatedAt  time.Time            `json:"created_at"`
-	UpdatedAt  time.Time            `json:"updated_at"`
-	Version    int64                `json:"version"`
-	Checks     checks               `json:"checks"`
-	History    []cancellation.Event `json:"history"`
-}
-
-// checks are the latest evidence of the jobs.
-type checks struct {
-	Record       cancellation.Record  `json:"record"`
-	Probes       []cancellation.Probe `json:"probes"`
-	ProbeHistory []cancellation.Probe `json:"probe_history"`
-}
-
-// newDetail is c with where it stands (s, computed from c) and its history.
-func newDetail(c cancellation.Cancellation, s *status.Standing, history []cancellation.Event) detail {
-	d := detail{
-		view:       newView(s),
-		LicenceRaw: c.LicenceRaw,
-		ApprovedBy: c.ApprovedBy,
-		CreatedAt:  c.CreatedAt.In(calendar.China),
-		UpdatedAt:  c.UpdatedAt.In(calendar.China),
-		Version:    c.Version,
-		Checks:     checks{Record: c.Record, Probes: c.Probes, ProbeHistory: c.ProbeHistory},
-		History:    history,
-	}
-	if !c.ApprovedAt.IsZero() {
-		t := c.ApprovedAt.In(calendar.China)
-		d.ApprovedAt = &t
-	}
-	if d.Checks.Probes == nil {
-		d.Checks.Probes = []cancellation.Probe{}
-	}
-	if d.Checks.ProbeHistory == nil {
-		d.Checks.ProbeHistory = []cancellation.Probe{}
-	}
-	for i := range d.History {
-		d.History[i].At = d.History[i].At.In(calendar.China)
-	}
-	return d
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// writeJSON writes v as every -o json of the CLI prints it.
+func writeJSON(w io.Writer, v any) error { return track.WriteJSON(w, v) }
 
 const minuteLayout = "2006-01-02 15:04"
 
@@ -142,7 +34,7 @@ func orDash(s string) string {
 // writeListTable prints one aligned row per cancellation. DEADLINE is the
 // last business day of the review (it ends at 24:00 China time); a * marks
 // a provisional one.
-func writeListTable(w io.Writer, views []view) error {
+func writeListTable(w io.Writer, views []track.View) error {
 	var t table
 	t.row("ID", "KIND", "LICENCE", "PROVINCE", "SUBMITTED", "STATUS", "BUSINESS DAYS", "DEADLINE", "RECORD", "APPROVED", "DOMAINS")
 	for _, v := range views {
@@ -167,7 +59,7 @@ func writeListTable(w io.Writer, views []view) error {
 	return t.write(w)
 }
 
-func writeDetailTable(w io.Writer, d detail) error {
+func writeDetailTable(w io.Writer, d track.Detail) error {
 	var fields table
 	field := func(name, value string) { fields.row(name+":", value) }
 	field("ID", d.ID)
@@ -238,7 +130,7 @@ func writeDetailTable(w io.Writer, d detail) error {
 			if p.Location != "" {
 				detail = strings.TrimSpace("-> " + p.Location + " " + detail)
 			}
-			probes.row(p.Domain, p.Scheme, p.Result, code, p.At.In(calendar.China).Format(minuteLayout), orDash(detail))
+			probes.row(p.Domain, p.Scheme, string(p.Result), code, p.At.In(calendar.China).Format(minuteLayout), orDash(detail))
 		}
 		if err := probes.write(w); err != nil {
 			return err
