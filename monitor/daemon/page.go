@@ -1,194 +1,66 @@
 package daemon
 
 import (
-	"cmp"
-	_ "embed"
+	"context"
 	"fmt"
-	"html/template"
-	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/version"
-	"golang.org/x/net/idna"
 
 	"github.com/icpmon/icpmon/monitor/calendar"
-	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/status"
+	"github.com/icpmon/icpmon/monitor/statuspage"
 )
 
-//go:embed page.html
-var pageHTML string
+// pageSource is what the status pages (monitor/statuspage) read of the
+// daemon: its state, its view, and the store in force.
+type pageSource struct{ d *daemon }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{"when": when, "took": took}).Parse(pageHTML))
-
-// pageRows bounds the table: at 100,000 tracked the page shows the most
-// urgent ones; /metrics and `icpmon track list` have the rest.
-const pageRows = 500
-
-// page is what the status page shows. It holds no secret: Redis appears by
-// its addresses only.
-type page struct {
-	Version, Redis, KeyPrefix string
-	Ready                     bool
-	NotReady                  string
-	StoreLost                 string // why what is shown is not the store as it is now
-	Config                    []setting
-	Jobs                      []jobStatus
-	Taken                     string
-	Kinds                     []cancellation.Kind
-	Counts                    []countRow
-	Rows                      []row
-	Total                     int
-}
-
-type setting struct{ Key, Value string }
-
-type countRow struct {
-	Status string
-	N      []int // by kind, in Kinds order
-}
-
-type row struct {
-	ID, Licence, Kind, Status, Domains, Submitted string
-	Deadline, BusinessDays, Record, Approved      string
-	Overdue, Provisional                          bool
-	Probes                                        []string
-}
-
-func (d *daemon) servePage(w http.ResponseWriter, _ *http.Request) {
+func (s pageSource) Overview() statuspage.Overview {
+	d := s.d
 	g := d.gen.Load()
-	p := page{
+	o := statuspage.Overview{
 		Version:   version.Info(),
 		Redis:     g.conn.describe,
 		KeyPrefix: g.cfg.Redis.KeyPrefix,
-		Config: []setting{
-			{"review.schedule", g.cfg.Review.Schedule},
-			{"review.limit_business_days", fmt.Sprint(g.cfg.Review.LimitBusinessDays)},
-			{"query.providers", strings.Join(g.cfg.Query.ProviderList(), ", ")},
-			{"reach.grace", g.cfg.Reach.Grace.String()},
-			{"reach.watch_after_clear", g.cfg.Reach.WatchAfterClear.String()},
-			{"calendar covered until", g.cal.CoveredUntil().String()},
-			{"calendar sources", calendarSources(g.cal)},
+		Settings: []statuspage.Setting{
+			{Key: "review.schedule", Value: g.cfg.Review.Schedule},
+			{Key: "review.limit_business_days", Value: fmt.Sprint(g.cfg.Review.LimitBusinessDays)},
+			{Key: "query.providers", Value: strings.Join(g.cfg.Query.ProviderList(), ", ")},
+			{Key: "reach.grace", Value: statuspage.Duration(g.cfg.Reach.Grace)},
+			{Key: "reach.watch_after_clear", Value: statuspage.Duration(g.cfg.Reach.WatchAfterClear)},
+			{Key: "calendar covered until", Value: g.cal.CoveredUntil().String()},
+			{Key: "calendar sources", Value: calendarSources(g.cal)},
 		},
-		Jobs:  d.sched.status(),
-		Kinds: cancellation.Kinds(),
+		Jobs: d.sched.status(),
 	}
-	p.Ready, p.NotReady = d.redis.ready()
+	o.Ready, o.NotReady = d.redis.ready()
 	if lost := d.storeLost.Load(); lost != nil {
-		p.StoreLost = *lost
+		o.StoreLost = *lost
 	}
-	if s := d.expo.Snapshot(); s != nil {
-		if at := d.live.current.Load(); at != 0 {
-			p.Taken = when(time.Unix(0, at))
-		}
-		for _, st := range cancellation.Statuses() {
-			r := countRow{Status: string(st)}
-			for _, k := range p.Kinds {
-				r.N = append(r.N, s.Counts[status.Count{Kind: k, Status: st}])
-			}
-			p.Counts = append(p.Counts, r)
-		}
-		p.Total = len(s.Tracked)
-		for _, t := range mostUrgent(s.Tracked, pageRows) {
-			p.Rows = append(p.Rows, rowOf(t))
-		}
+	if at := d.live.current.Load(); at != 0 {
+		o.AsOf = time.Unix(0, at)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pageTemplate.Execute(w, p); err != nil {
-		d.log.Warn("render status page", "err", err)
-	}
+	return o
 }
 
-// mostUrgent orders pending reviews by deadline, then approved cancellations
-// by approval, then the cleared ones, and keeps the first n.
-func mostUrgent(all []*status.Standing, n int) []*status.Standing {
-	ptrs := slices.Clone(all)
-	rank := map[cancellation.Status]int{cancellation.Pending: 0, cancellation.Approved: 1, cancellation.Cleared: 2}
-	at := func(t *status.Standing) time.Time {
-		if t.Review != nil {
-			return t.Review.Deadline
-		}
-		return t.ApprovedAt
-	}
-	slices.SortStableFunc(ptrs, func(a, b *status.Standing) int {
-		return cmp.Or(cmp.Compare(rank[a.Status], rank[b.Status]), at(a).Compare(at(b)))
-	})
-	return ptrs[:min(n, len(ptrs))]
-}
+func (s pageSource) Snapshot() *status.Snapshot { return s.d.expo.Snapshot() }
 
-func rowOf(t *status.Standing) row {
-	r := row{
-		ID: t.ID, Licence: t.Licence, Kind: string(t.Kind), Status: string(t.Status),
-		Domains: domainList(t.Domains), Submitted: t.Submitted.String(),
-		Deadline: "—", BusinessDays: "—", Approved: "—", Record: record(t.Record),
+// Read reads one cancellation, its probe history and its history from the
+// store in force, with the rules of the configuration in force.
+func (s pageSource) Read(ctx context.Context, id string) (statuspage.Full, error) {
+	g, release := s.d.acquire()
+	defer release()
+	c, err := g.conn.store.Get(ctx, id)
+	if err != nil {
+		return statuspage.Full{}, fmt.Errorf("read cancellation %s: %w", id, err)
 	}
-	if t.Review != nil {
-		// A deadline is the end of a business day: name that day, as people do.
-		r.Deadline = calendar.DateOf(t.Review.Deadline.Add(-time.Second)).String() + " 24:00 CST"
-		r.BusinessDays = fmt.Sprintf("%d of %d", t.Review.Elapsed, t.Review.Limit)
-		r.Overdue = t.Review.Overdue
-		r.Provisional = len(t.Review.Provisional) > 0
+	history, err := g.conn.store.History(ctx, id)
+	if err != nil {
+		return statuspage.Full{}, fmt.Errorf("read the history of %s: %w", id, err)
 	}
-	if !t.ApprovedAt.IsZero() {
-		r.Approved = when(t.ApprovedAt) + " (" + t.ApprovedBy + ")"
-	}
-	for _, s := range t.Sites {
-		r.Probes = append(r.Probes, fmt.Sprintf("%s://%s %s at %s", s.Scheme, domainName(s.Domain), s.Result, when(s.At)))
-	}
-	return r
-}
-
-func record(r cancellation.Record) string {
-	switch {
-	case r.Present == nil && r.UnknownReason != "":
-		return "unknown (" + r.UnknownReason + " at " + when(r.UnknownAt) + ")"
-	case r.Present == nil:
-		return "not looked up yet"
-	case *r.Present:
-		return "present at " + when(r.CheckedAt)
-	default:
-		return fmt.Sprintf("absent at %s (%d sweeps)", when(r.CheckedAt), r.AbsentSweeps)
-	}
-}
-
-// when writes an instant in China time, as operators read their dates.
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(calendar.China).Format("2006-01-02 15:04 MST")
-}
-
-// took writes a job's duration as people read it: 7.0 s, not 7.045630788s.
-func took(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	}
-	return d.Round(time.Second).String()
-}
-
-// domainName shows an internationalised domain both ways, "xn--fiqs8s.cn
-// (中国.cn)": operators type the Unicode form, DNS and logs use punycode.
-func domainName(d string) string {
-	ascii, errA := idna.Lookup.ToASCII(d)
-	uni, errU := idna.Display.ToUnicode(d)
-	if errA != nil || errU != nil || ascii == uni {
-		return d
-	}
-	return ascii + " (" + uni + ")"
-}
-
-func domainList(domains []string) string {
-	names := make([]string, len(domains))
-	for i, d := range domains {
-		names[i] = domainName(d)
-	}
-	return strings.Join(names, ", ")
+	return statuspage.Full{Cancellation: c, History: history, Rules: status.RulesOf(g.cfg, g.cal)}, nil
 }
 
 // calendarSources says where each year's holidays come from, e.g.

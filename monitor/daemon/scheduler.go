@@ -14,6 +14,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/statuspage"
 )
 
 // errPanicked marks a run that panicked; cron.Recover logs the panic itself.
@@ -155,16 +156,8 @@ func (s *scheduler) stop(timeout time.Duration) bool {
 	}
 }
 
-// jobStatus is how one job's last run went, for the status page.
-type jobStatus struct {
-	Name, Schedule string
-	Next           time.Time
-	LastStart      time.Time
-	LastTook       time.Duration
-	LastErr        string
-	LastOK         time.Time
-	Ran            bool
-}
+// jobStatus is how one job's last run went, as the status page shows it.
+type jobStatus = statuspage.Job
 
 // status lists the jobs in force, in name order.
 func (s *scheduler) status() []jobStatus {

@@ -1,0 +1,4 @@
+package statuspage
+
+// Chinese is the catalogue, for the test that checks it is complete.
+var Chinese = chinese
