@@ -9,7 +9,7 @@ LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFIG    ?= deploy/icpmon.yml
 
-.PHONY: all build run test deps lint unit bench clean
+.PHONY: all build run test deps lint unit bench bench-deps clean
 
 all: build
 
@@ -38,11 +38,14 @@ unit:
 
 # Every figure of BENCHMARKS.md, in one run (several minutes): cmd/icpbench
 # runs the real binary beside redis-benchmark, blackbox_exporter and wrk
-# (installing them when missing; `make test` never needs them) and prints the
+# (bench-deps installs them; `make test` never needs them) and prints the
 # tables (also to bin/bench.md); then the Go benchmarks the profiles come from.
 BENCH_PKGS := ./cmd/icpmon/ ./monitor/store/ ./monitor/daemon/ ./monitor/metrics/ ./monitor/prober/ ./scraper/miit/
 
-bench: build
+bench-deps:
+	bash .ci/install-deps bench
+
+bench: build bench-deps
 	$(GO) run ./cmd/icpbench -icpmon $(BIN) -out bin/bench.md
 	$(GO) test -run '^$$' -bench 'TrackImport100k|AddMany100k|Active100k|ListHistory100k|View100k|Snapshot100k|Scrape100k|Probe|Lookup' \
 	  -benchtime 3x -benchmem $(BENCH_PKGS)
@@ -56,3 +59,16 @@ clean:
 .PHONY: install
 install: build
 	DESTDIR='$(DESTDIR)' PREFIX='$(or $(PREFIX),/usr/local)' BIN='$(BIN)' bash deploy/install.sh
+
+# The .deb and .rpm for ops hosts, in bin/packages/ (PKG_OUT), by
+# deploy/package/build.sh with nfpm; README "Run on an ops host" lists what
+# they hold. The binary is built as `make build` does, with cgo off: static,
+# so the same one runs on any distribution's libc.
+NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+PKG_STAGE ?= bin/package-root
+PKG_OUT   ?= bin/packages
+
+.PHONY: package
+package:
+	CGO_ENABLED=0 $(MAKE) --no-print-directory build BIN='$(PKG_STAGE)/icpmon'
+	GO='$(GO)' NFPM='$(NFPM)' VERSION='$(VERSION)' bash deploy/package/build.sh '$(PKG_STAGE)' '$(PKG_OUT)'

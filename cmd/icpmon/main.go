@@ -50,9 +50,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := kingpin.New("icpmon", "Tracks China ICP filing cancellations: review deadlines in business days, public-query records, and whether the websites are still served.")
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	// --help and --version print and end the program here, without running a command.
-	exited := -1
-	app.Terminate(func(code int) { exited = code })
 	app.HelpFlag.Short('h')
 	app.Flag("config", "Configuration file (YAML).").PlaceHolder("FILE").StringVar(&c.configFile)
 	app.Flag("redis-url", "Redis URL; wins over the configuration file.").Envar("ICPMON_REDIS_URL").PlaceHolder("URL").StringVar(&c.redisURL)
@@ -68,10 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c.registerCheckConfig(app)
 	c.registerQuery(app)
 
-	cmd, err := app.Parse(negativeNumbersAsArgs(args))
+	cmd, exited, err := parse(app, negativeNumbersAsArgs(args))
 	if exited >= 0 {
-		// Help was printed; kingpin goes on to check required flags, which
-		// the reader of the help has not given.
 		return exited
 	}
 	if err != nil {
@@ -98,6 +93,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// terminated carries kingpin's exit code out of app.Parse.
+type terminated int
+
+// parse runs app.Parse. --help, the help command and kingpin's hidden
+// generators (--help-man, --completion-script-bash/zsh) print and then end
+// the program: exited is their exit code, else -1. Ending means leaving Parse
+// at once: kingpin would otherwise go on to print the usage after a man page
+// or a completion script and to check the required flags after --help.
+func parse(app *kingpin.Application, args []string) (cmd string, exited int, err error) {
+	app.Terminate(func(code int) { panic(terminated(code)) })
+	defer func() {
+		r := recover()
+		if code, ok := r.(terminated); ok {
+			cmd, exited, err = "", int(code), nil
+		} else if r != nil {
+			panic(r)
+		}
+	}()
+	cmd, err = app.Parse(args)
+	return cmd, -1, err
 }
 
 // negativeNumbersAsArgs moves arguments such as "-3" behind a "--", where

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// --help prints the help of the command it follows and exits 0, even where
-// the command has required flags or arguments.
+// --help prints the help of the command it follows, once, and exits 0, even
+// where the command has required flags or arguments.
 func TestHelpExitsZero(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"},
@@ -16,7 +16,7 @@ func TestHelpExitsZero(t *testing.T) {
 		{"bizdays", "add", "2027-02-04", "--help"},
 	} {
 		r := icpmon(t, args...)
-		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: icpmon") {
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: icpmon") || strings.Count(r.stdout, "usage: ") != 1 {
 			t.Errorf("icpmon %s: exit %d, stderr %q, stdout %.80q", strings.Join(args, " "), r.code, r.stderr, r.stdout)
 		}
 	}
