@@ -231,15 +231,6 @@ const (
 	MaxCAFileBytes   = 4 << 20 // redis.tls.ca_file, reach.ca_file: a bundle of certificates
 )
 
-// Load reads and validates the file at path. An empty path means the defaults.
-func Load(path string) (*Config, error) {
-	c, err := load(path)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // load reads the file at path: the configuration as far as it could be read
 // (nil when the file or its YAML syntax is unreadable) and every problem.
 func load(path string) (*Config, error) {
@@ -258,18 +249,10 @@ func load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes a YAML document over the defaults and validates the result.
+// parse decodes a YAML document over the defaults and validates the result.
 // A document that decodes only in part (an unknown key, a value of the
 // wrong type) is still validated as far as it decoded, so that the error
 // lists every problem at once: Problems, one per line as text.
-func Parse(b []byte) (*Config, error) {
-	c, err := parse(b)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 func parse(b []byte) (*Config, error) {
 	c := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -293,21 +276,13 @@ func parse(b []byte) (*Config, error) {
 	return &c, nil
 }
 
-// LoadWithRedisURL is Load with the --redis-url override (flag, or
-// ICPMON_REDIS_URL) applied: a URL replaces the file's whole Redis topology.
-func LoadWithRedisURL(path, redisURL string) (*Config, error) {
-	c, err := LoadAll(path, redisURL)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// LoadAll is LoadWithRedisURL for check-config: with the problems it also
-// returns the configuration as far as it could be read (nil when the file or
-// its YAML syntax is unreadable), so that the files it names can be checked
-// too.
-func LoadAll(path, redisURL string) (*Config, error) {
+// Load reads and validates the file at path (the defaults when path is
+// empty), with the --redis-url override (flag, or ICPMON_REDIS_URL) applied:
+// a URL replaces the file's whole Redis topology. With the problems it
+// also returns the configuration as far as it could be read (nil when the
+// file or its YAML syntax is unreadable), so that check-config can check
+// the files it names too; every other caller stops at the error.
+func Load(path, redisURL string) (*Config, error) {
 	c, err := load(path)
 	if c == nil || redisURL == "" {
 		return c, err

@@ -17,7 +17,7 @@ func TestDefaultsAreValid(t *testing.T) {
 }
 
 func TestExampleConfigIsTheDefaults(t *testing.T) {
-	c, err := Load(filepath.Join("..", "..", "deploy", "icpmon.yml"))
+	c, err := Load(filepath.Join("..", "..", "deploy", "icpmon.yml"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 }
 
 func TestEmptyFileGivesDefaults(t *testing.T) {
-	c, err := Parse(nil)
+	c, err := parse(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestEmptyFileGivesDefaults(t *testing.T) {
 }
 
 func TestPartialFileKeepsOtherDefaults(t *testing.T) {
-	c, err := Parse([]byte("review:\n  limit_business_days: 15\n  province_limits: {粤: 25}\nquery:\n  min_interval: 10s\n"))
+	c, err := parse([]byte("review:\n  limit_business_days: 15\n  province_limits: {粤: 25}\nquery:\n  min_interval: 10s\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestInvalidConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Load(f)
+			_, err = Load(f, "")
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
@@ -146,7 +146,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := Parse(b)
+		c, err := parse(b)
 		if err == nil {
 			if verr := c.Validate(); verr != nil {
 				t.Fatalf("Parse accepted a config that does not validate: %v", verr)
@@ -162,7 +162,7 @@ func TestProvidersList(t *testing.T) {
 		"query: {providers: [miit, ymicp]}": "[miit ymicp]",
 		"query: {providers: [ymicp], ymicp: {url: 'http://127.0.0.1:1'}}": "[ymicp]",
 	} {
-		c, err := Parse([]byte(doc))
+		c, err := parse([]byte(doc))
 		if err != nil {
 			t.Fatalf("%q: %v", doc, err)
 		}
@@ -177,7 +177,7 @@ func TestProvidersList(t *testing.T) {
 		"query: {providers: [html], html: {url: 'http://x/{query}', row_selector: tr, fields: {licence: td}, no_record_text: 无}}":                       "no_record_selector: required",
 		"query: {providers: [html], html: {url: 'http://x/{query}', row_selector: tr, fields: {licence: td}, no_record_selector: p, next_selector: a}}": "needs total_selector",
 	} {
-		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error with %q", doc, err, want)
 		}
 	}

@@ -21,11 +21,11 @@ func TestFilesAreBounded(t *testing.T) {
 	if err := os.WriteFile(big, []byte("# "+strings.Repeat("x", MaxConfigBytes)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(big); !errors.Is(err, regularfile.ErrTooLarge) || err.Error() != "read config: "+big+": file too large: over the limit of 1 MiB" {
+	if _, err := Load(big, ""); !errors.Is(err, regularfile.ErrTooLarge) || err.Error() != "read config: "+big+": file too large: over the limit of 1 MiB" {
 		t.Errorf("a config over 1 MiB: %v", err)
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		if _, err := Load("/dev/zero"); err == nil || err.Error() != "read config: /dev/zero: not a regular file (a character device)" {
+		if _, err := Load("/dev/zero", ""); err == nil || err.Error() != "read config: /dev/zero: not a regular file (a character device)" {
 			t.Errorf("config at /dev/zero: %v", err)
 		}
 		if _, err := (Redis{PasswordFile: "/dev/zero"}).ClientOptions(); err == nil || err.Error() != "redis.password_file: /dev/zero: not a regular file (a character device)" {
@@ -48,7 +48,7 @@ func TestFilesAreBounded(t *testing.T) {
 		t.Skipf("mkfifo: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := Load(fifo); done <- err }()
+	go func() { _, err := Load(fifo, ""); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || err.Error() != "read config: "+fifo+": not a regular file (a named pipe)" {
@@ -76,7 +76,7 @@ func TestReachRootCAs(t *testing.T) {
 // Problems are typed values: check-config lists them without reading the
 // text back.
 func TestProblemsAreTyped(t *testing.T) {
-	_, err := Parse([]byte("web: {listen_address: nowhere}\nreview: {limit_business_days: many, schedule: '@every 0s'}\n"))
+	_, err := parse([]byte("web: {listen_address: nowhere}\nreview: {limit_business_days: many, schedule: '@every 0s'}\n"))
 	ps := ProblemsOf(err)
 	want := Problems{
 		{Message: "line 2: cannot unmarshal !!str `many` into int"},
@@ -95,7 +95,7 @@ func TestProblemsAreTyped(t *testing.T) {
 		t.Error("About")
 	}
 
-	_, err = LoadAll("", "http://h:1")
+	_, err = Load("", "http://h:1")
 	ps = ProblemsOf(err)
 	if len(ps) != 1 || ps[0].Via != "--redis-url (or ICPMON_REDIS_URL)" || ps[0].Key != "redis.url" ||
 		err.Error() != "--redis-url (or ICPMON_REDIS_URL): redis.url: want a redis:// or rediss:// URL" {

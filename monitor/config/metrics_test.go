@@ -7,7 +7,7 @@ func TestPerCancellation(t *testing.T) {
 		t.Errorf("default per_cancellation = %q, want alerting", got)
 	}
 	for _, mode := range PerCancellationModes() {
-		c, err := Parse([]byte("metrics:\n  per_cancellation: " + mode + "\n"))
+		c, err := parse([]byte("metrics:\n  per_cancellation: " + mode + "\n"))
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}

@@ -54,7 +54,7 @@ func (e *KeyError) Error() string { return e.Key + ": " + e.Err.Error() }
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // ProblemsOf returns the problems of an error from this package (Load,
-// LoadAll, Parse, Validate, ClientOptions, RootCAs): the list it carries, or
+// Validate, ClientOptions, RootCAs): the list it carries, or
 // the one problem it is (a file that cannot be read, YAML that does not parse).
 func ProblemsOf(err error) Problems {
 	if err == nil {

@@ -55,7 +55,7 @@ func TestParseScheduleAccepts(t *testing.T) {
 // A schedule Prometheus cannot see is legal (demos run jobs every few
 // seconds) but warned about: ICPMonitorJobStale counts it as VisibleInterval.
 func TestWarningsForSchedulesPrometheusCannotSee(t *testing.T) {
-	c, err := Parse([]byte("review: {schedule: '@every 5s'}\nreach: {schedule: '@every 90s'}\n"))
+	c, err := parse([]byte("review: {schedule: '@every 5s'}\nreach: {schedule: '@every 90s'}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,11 @@ import (
 // Issue 15: the domains limit is configurable and checked, and a province's
 // two prefixes cannot carry two limits.
 func TestTrackAndProvinceAliasKeys(t *testing.T) {
-	c, err := Parse(nil)
+	c, err := parse(nil)
 	if err != nil || c.Track.MaxDomains != 100 {
 		t.Fatalf("default track.max_domains: %+v %v", c.Track, err)
 	}
-	if c, err := Parse([]byte("track:\n  max_domains: 250\nreview:\n  province_limits: {浙: 30, 云: 25}\n")); err != nil || c.Track.MaxDomains != 250 {
+	if c, err := parse([]byte("track:\n  max_domains: 250\nreview:\n  province_limits: {浙: 30, 云: 25}\n")); err != nil || c.Track.MaxDomains != 250 {
 		t.Errorf("track.max_domains 250: %v", err)
 	}
 	for doc, want := range map[string]string{
@@ -21,7 +21,7 @@ func TestTrackAndProvinceAliasKeys(t *testing.T) {
 		"track:\n  max_doms: 5\n":                      "field max_doms not found",
 		"review:\n  province_limits: {云: 25, 滇: 30}\n": "review.province_limits: 云 and 滇 are one province: set one of them",
 	} {
-		if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %s", doc, err, want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/icpmon/icpmon/monitor/assemble"
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/store"
@@ -27,31 +28,27 @@ type generation struct {
 // Redis connection when the Redis settings did not change. Nothing is
 // started: a failure leaves no trace.
 func (d *daemon) build(old *generation) (*generation, error) {
-	cfg, err := config.LoadWithRedisURL(d.o.ConfigFile, d.o.RedisURL)
+	cfg, err := config.Load(d.o.ConfigFile, d.o.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	cal, err := calendar.Load(cfg.Calendar.ExtraFiles)
-	if err != nil {
-		return nil, fmt.Errorf("calendar: %w", err)
+	parts, problems := assemble.Build(cfg, assemble.Options{Logger: d.log, Observer: d.metrics.Query})
+	if len(problems) > 0 {
+		return nil, problems
 	}
-	g := &generation{cfg: cfg, cal: cal}
-	opts, err := cfg.Redis.ClientOptions()
-	if err != nil {
-		return nil, err
-	}
-	fp, err := fingerprint(cfg.Redis, opts)
+	g := &generation{cfg: cfg, cal: parts.Calendar}
+	fp, err := fingerprint(cfg.Redis, parts.Redis)
 	if err != nil {
 		return nil, err
 	}
 	if old != nil && old.conn.fingerprint == fp && old.conn.hold() {
 		g.conn = old.conn
 	} else {
-		g.conn = newConn(opts, cfg.Redis.KeyPrefix, fp)
+		g.conn = newConn(parts.Redis, cfg.Redis.KeyPrefix, fp)
 	}
 	g.jobs, err = jobs(deps{
-		cfg: cfg, cal: cal, store: g.conn.store, rdb: g.conn.client,
-		query: d.metrics.Query, probes: d.metrics.Probes, log: d.log, now: d.o.Now, tick: d.tick, ready: d.live.firstTurn,
+		cfg: cfg, parts: parts, store: g.conn.store, rdb: g.conn.client,
+		probes: d.metrics.Probes, log: d.log, now: d.o.Now, tick: d.tick, ready: d.live.firstTurn,
 	})
 	if err != nil {
 		g.conn.drop()
@@ -93,10 +90,10 @@ type conn struct {
 }
 
 func newConn(o *redis.UniversalOptions, prefix, fp string) *conn {
-	client := redis.NewUniversalClient(o)
+	client, st := assemble.Connect(o, prefix)
 	return &conn{
 		client:      client,
-		store:       store.New(client, prefix),
+		store:       st,
 		fingerprint: fp,
 		describe:    strings.Join(o.Addrs, ","),
 		refs:        1,

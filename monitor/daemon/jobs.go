@@ -9,15 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 
-	"github.com/icpmon/icpmon/monitor/calendar"
+	"github.com/icpmon/icpmon/monitor/assemble"
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lease"
-	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/metrics"
-	"github.com/icpmon/icpmon/monitor/prober"
+	"github.com/icpmon/icpmon/monitor/query"
 	"github.com/icpmon/icpmon/monitor/reach"
 	"github.com/icpmon/icpmon/monitor/store"
-	"github.com/icpmon/icpmon/monitor/sweep"
 )
 
 // Job is one scheduled piece of work. Jobs talk to each other only through
@@ -32,10 +30,9 @@ type Job interface {
 // deps is what jobs are built from: one configuration and its resources.
 type deps struct {
 	cfg    *config.Config
-	cal    *calendar.Calendar
+	parts  *assemble.Parts // the calendar, the query chain and the prober
 	store  *store.Store
 	rdb    redis.UniversalClient // the store's client, for the job leases
-	query  *metrics.Query        // the query job's metrics (a lookup.Recorder)
 	probes *metrics.Probes       // the reach job's probe errors (a reach.Recorder)
 	log    *slog.Logger
 	now    func() time.Time
@@ -56,49 +53,18 @@ type scheduledJob struct {
 
 // jobs builds every job of one configuration. Adding a job is one line here.
 func jobs(d deps) ([]scheduledJob, error) {
-	providers, err := lookup.NewProviders(d.cfg.Query, d.log, lookup.Hooks{OnCaptcha: d.query.ObserveCaptcha})
-	if err != nil {
-		return nil, err
-	}
-	chain, err := lookup.NewChain(providers, d.cfg.Query.Canary, d.query, d.log)
-	if err != nil {
-		return nil, err
-	}
-	probes, err := newProber(d.cfg.Reach, d.log)
-	if err != nil {
-		return nil, err
-	}
 	// Every replica keeps its own view (review); the jobs that write to the
 	// store run under a lease, once per tick across replicas.
 	return schedule(d,
 		on(d.cfg.Review.Schedule, &reviewJob{d: d}),
-		onLeased(d.cfg.Query.Schedule, sweep.New(sweep.Options{
-			Store: d.store, Chain: chain,
+		onLeased(d.cfg.Query.Schedule, query.New(query.Options{
+			Store: d.store, Chain: d.parts.Chain,
 			Confirmations: d.cfg.Query.Confirmations, Budget: d.cfg.Query.SweepBudget, Now: d.now, Logger: d.log,
 		})),
 		onLeased(d.cfg.Reach.Schedule, reach.New(reach.Options{
-			Store: d.store, Prober: probes, Recorder: d.probes, WatchAfterClear: d.cfg.Reach.WatchAfterClear, Now: d.now, Logger: d.log,
+			Store: d.store, Prober: d.parts.Prober, Recorder: d.probes, WatchAfterClear: d.cfg.Reach.WatchAfterClear, Now: d.now, Logger: d.log,
 		})),
 	)
-}
-
-// newProber builds the reach job's prober from its configuration section.
-func newProber(r config.Reach, log *slog.Logger) (*prober.Prober, error) {
-	sigs := make([]prober.Signature, len(r.Signatures))
-	for i, s := range r.Signatures {
-		sigs[i] = prober.Signature{Name: s.Name, Status: s.Status, Header: s.Header, HeaderContains: s.HeaderContains,
-			BodyContains: s.BodyContains, RedirectHost: s.RedirectHost}
-	}
-	roots, err := r.RootCAs() // the system roots plus reach.ca_file's: a public site must still count as served
-	if err != nil {
-		return nil, err
-	}
-	p, err := prober.New(prober.Options{Timeout: r.Timeout, Resolve: r.Resolve, Signatures: sigs, Concurrency: r.Concurrency,
-		RootCAs: roots, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("reach: %w", err)
-	}
-	return p, nil
 }
 
 type jobSpec struct {
