@@ -78,7 +78,7 @@ func benchReach(ctx context.Context, o options, r *report, log *slog.Logger) err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	certs, err := newPKI(dir)
+	certs, err := newCerts(dir)
 	if err != nil {
 		return err
 	}
@@ -470,7 +470,7 @@ func runReachJob(ctx context.Context, o options, dir string, all []site, resolve
 	}
 	for _, c := range approved {
 		for _, p := range c.Probes {
-			run.results[p.Result]++
+			run.results[string(p.Result)]++
 		}
 	}
 	return run, nil

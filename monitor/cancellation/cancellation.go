@@ -1,5 +1,3 @@
-// Package cancellation is the model of one ICP filing cancellation under
-// review: its kind, its lifecycle, and the evidence the jobs gather about it.
 package cancellation
 
 import (
@@ -99,6 +97,11 @@ type Record struct {
 	LastSweep string `json:"last_sweep,omitempty"`
 	// Provider is the query provider that gave the last definite answer.
 	Provider string `json:"provider,omitempty"`
+	// UnitName is the filing's unit (主办单位名称) as the last present lookup
+	// that named it showed it, on a record of exactly this filing. Absent
+	// and unknown lookups leave it: the last name seen stays the best known,
+	// and a cancelled filing's unit is what alerts about it name.
+	UnitName string `json:"unit_name,omitempty"`
 	// UnknownAt and UnknownReason describe the last lookup that proved nothing.
 	UnknownAt     time.Time `json:"unknown_at,omitzero"`
 	UnknownReason string    `json:"unknown_reason,omitempty"`
@@ -108,7 +111,7 @@ type Record struct {
 type Probe struct {
 	Domain     string        `json:"domain"`
 	Scheme     string        `json:"scheme"` // http or https
-	Result     string        `json:"result"` // served, provider_block, dns_error, refused, reset, tls_error, timeout, http_error, probe_error
+	Result     ProbeResult   `json:"result"`
 	StatusCode int           `json:"status_code,omitempty"`
 	Location   string        `json:"location,omitempty"` // a redirect that was recorded, not followed
 	Detail     string        `json:"detail,omitempty"`
@@ -124,6 +127,29 @@ type Probe struct {
 	// the site, so this latest definite probe stands.
 	LocalError   string    `json:"local_error,omitempty"`
 	LocalErrorAt time.Time `json:"local_error_at,omitzero"`
+}
+
+// ProbeResult is what a probe of one website found.
+type ProbeResult string
+
+// The results of a probe. Only ProbeServed says the website itself answered;
+// ProbeLocalError is a failure on this host and proves nothing about it.
+const (
+	ProbeServed        ProbeResult = "served"
+	ProbeProviderBlock ProbeResult = "provider_block" // an access provider's block page or redirect
+	ProbeDNSError      ProbeResult = "dns_error"
+	ProbeRefused       ProbeResult = "refused"
+	ProbeReset         ProbeResult = "reset"
+	ProbeTLSError      ProbeResult = "tls_error"
+	ProbeTimeout       ProbeResult = "timeout"
+	ProbeHTTPError     ProbeResult = "http_error"
+	ProbeLocalError    ProbeResult = "probe_error"
+)
+
+// ProbeResults lists every result, in the order the metrics show them.
+func ProbeResults() []ProbeResult {
+	return []ProbeResult{ProbeServed, ProbeProviderBlock, ProbeDNSError, ProbeRefused, ProbeReset, ProbeTLSError,
+		ProbeTimeout, ProbeHTTPError, ProbeLocalError}
 }
 
 // Event is one entry of a cancellation's append-only history.
@@ -270,7 +296,7 @@ func (c Cancellation) Validate() error {
 // Bounds on what an operator may attach to one cancellation. Every active
 // cancellation is held in the daemon's memory and each domain is probed and
 // exposed: without them one careless import (a 50 MB note, 20,000 domains)
-// grew the daemon from 27 to 415 MB (issue 15).
+// grew the daemon from 27 to 415 MB (RELIABILITY.md).
 const (
 	// MaxNoteBytes bounds a note: a few sentences or a ticket link.
 	MaxNoteBytes = 4 << 10

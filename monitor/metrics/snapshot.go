@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
-	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/status"
 )
 
@@ -76,6 +75,9 @@ var families = []family{
 		w.label("licence", t.Licence)
 		w.label("province", t.Province)
 		w.label("status", string(t.Status))
+		// Always set, "" while no lookup has named the unit: Prometheus
+		// reads an empty label as none, and the label set stays the same.
+		w.label("unit_name", unitNameLabel(t.Record.UnitName))
 		w.value(1)
 	}},
 	{"icpmon_cancellation_submitted_timestamp_seconds", "Start (00:00 China time) of the date the application reached the communications administration.", overdue, func(w *textWriter, t *status.Standing) {
@@ -125,7 +127,7 @@ var families = []family{
 	}},
 	{"icpmon_site_reachable", "1 when the website itself answered the latest definite probe after the grace following approval, 0 otherwise; approved, and cleared while reach.watch_after_clear watches them; no series while only local probe errors are known.", everyOne, func(w *textWriter, t *status.Standing) {
 		for _, s := range t.Sites {
-			if s.Result == prober.ProbeError {
+			if s.Result == cancellation.ProbeLocalError {
 				continue // only local failures known: they prove nothing
 			}
 			w.start()
@@ -139,11 +141,11 @@ var families = []family{
 		for i := range t.Sites {
 			s := &t.Sites[i]
 			latest := s.LatestResult()
-			for _, r := range prober.Results() {
+			for _, r := range cancellation.ProbeResults() {
 				w.start()
 				w.label("domain", s.Domain)
 				w.label("id", t.ID)
-				w.label("result", r)
+				w.label("result", string(r))
 				w.label("scheme", s.Scheme)
 				w.value(boolValue(latest == r))
 			}
@@ -268,8 +270,8 @@ func (w *textWriter) idSample(id string, v float64) {
 // appendEscaped escapes a label value as the text format requires.
 func appendEscaped(b []byte, s string) []byte {
 	// One pass over the bytes: label values are short, where three
-	// IndexByte calls cost more than they save (issue 8's profile), and the
-	// three bytes never occur inside a multi-byte character.
+	// IndexByte calls cost more than they save (BenchmarkSnapshot100k's
+	// profile), and the three bytes never occur inside a multi-byte character.
 	plain := true
 	for i := 0; i < len(s) && plain; i++ {
 		plain = s[i] != '\\' && s[i] != '"' && s[i] != '\n'

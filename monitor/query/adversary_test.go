@@ -1,4 +1,4 @@
-package sweep_test
+package query_test
 
 import (
 	"context"

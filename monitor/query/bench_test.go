@@ -1,4 +1,4 @@
-package sweep_test
+package query_test
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/lookup"
 	"github.com/icpmon/icpmon/monitor/metrics"
+	"github.com/icpmon/icpmon/monitor/query"
 	"github.com/icpmon/icpmon/monitor/store"
-	"github.com/icpmon/icpmon/monitor/sweep"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
@@ -65,7 +65,7 @@ func BenchmarkSweep10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sw := sweep.New(sweep.Options{
+	sw := query.New(query.Options{
 		Store: st, Chain: chain, Confirmations: q.Confirmations, Budget: subjects * perSubject,
 	})
 

@@ -1,4 +1,4 @@
-// Package sweep is the query job: it looks every active cancellation up on
+// Package query is the query job: each run (a sweep) looks every active cancellation up on
 // the public query system and turns definite answers into evidence and, when
 // the evidence is strong enough, into status changes.
 //
@@ -8,7 +8,7 @@
 // present); an unknown lookup changes nothing but the note of why it was
 // unknown; and an absence changes a status only after it was seen in
 // Confirmations separate sweeps.
-package sweep
+package query
 
 import (
 	"cmp"
@@ -51,11 +51,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Sweep is the query job.
-type Sweep struct{ o Options }
+// Job is the query job; each run is a sweep.
+type Job struct{ o Options }
 
 // New returns the query job.
-func New(o Options) *Sweep {
+func New(o Options) *Job {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -65,16 +65,16 @@ func New(o Options) *Sweep {
 	if o.Batch <= 0 {
 		o.Batch = 8
 	}
-	return &Sweep{o: o}
+	return &Job{o: o}
 }
 
 var actor = cancellation.JobActor("query")
 
 // Name names the job in metrics and logs.
-func (s *Sweep) Name() string { return "query" }
+func (s *Job) Name() string { return "query" }
 
 // Run performs one sweep.
-func (s *Sweep) Run(ctx context.Context) error {
+func (s *Job) Run(ctx context.Context) error {
 	active, err := s.o.Store.Active(ctx)
 	if err != nil {
 		return fmt.Errorf("load active cancellations: %w", err)
@@ -144,7 +144,7 @@ func question(g group) (lookup.Question, error) {
 }
 
 // apply records one verdict on one cancellation.
-func (s *Sweep) apply(ctx context.Context, id, sweep string, o lookup.Outcome, v evidence.Verdict) error {
+func (s *Job) apply(ctx context.Context, id, sweep string, o lookup.Outcome, v evidence.Verdict) error {
 	now := s.o.Now()
 	_, err := s.o.Store.Update(ctx, id, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
 		if !c.Status.Active() {
@@ -152,7 +152,7 @@ func (s *Sweep) apply(ctx context.Context, id, sweep string, o lookup.Outcome, v
 		}
 		switch v.Result {
 		case evidence.Present:
-			return present(c, o.Provider, v.Matches, now), nil
+			return present(c, o.Provider, v, now), nil
 		case evidence.Absent:
 			return s.absent(c, sweep, o, v, now)
 		}
@@ -168,18 +168,22 @@ func (s *Sweep) apply(ctx context.Context, id, sweep string, o lookup.Outcome, v
 	return err
 }
 
-func present(c *cancellation.Cancellation, provider string, matches []string, now time.Time) cancellation.Event {
+func present(c *cancellation.Cancellation, provider string, v evidence.Verdict, now time.Time) cancellation.Event {
 	was := c.Record.Present
 	yes := true
-	c.Record.Present, c.Record.CheckedAt, c.Record.Licences, c.Record.Provider = &yes, now, matches, provider
+	c.Record.Present, c.Record.CheckedAt, c.Record.Licences, c.Record.Provider = &yes, now, v.Matches, provider
+	if v.UnitName != "" {
+		// A source that does not show the unit leaves the one seen before.
+		c.Record.UnitName = v.UnitName
+	}
 	c.Record.AbsentSweeps, c.Record.FirstAbsentAt = 0, time.Time{}
 	if was != nil && *was {
 		return cancellation.Event{}
 	}
-	return cancellation.Event{At: now, Action: "record", Detail: fmt.Sprintf("public query (%s) returned %s", provider, strings.Join(matches, ", "))}
+	return cancellation.Event{At: now, Action: "record", Detail: fmt.Sprintf("public query (%s) returned %s", provider, strings.Join(v.Matches, ", "))}
 }
 
-func (s *Sweep) absent(c *cancellation.Cancellation, sweep string, o lookup.Outcome, v evidence.Verdict, now time.Time) (cancellation.Event, error) {
+func (s *Job) absent(c *cancellation.Cancellation, sweep string, o lookup.Outcome, v evidence.Verdict, now time.Time) (cancellation.Event, error) {
 	no := false
 	was := c.Record.Present
 	c.Record.Present, c.Record.CheckedAt, c.Record.Licences, c.Record.Provider = &no, now, nil, o.Provider

@@ -1,4 +1,4 @@
-package sweep_test
+package query_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/lookup"
+	"github.com/icpmon/icpmon/monitor/query"
 	"github.com/icpmon/icpmon/monitor/store"
-	"github.com/icpmon/icpmon/monitor/sweep"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 	"github.com/icpmon/icpmon/scraper"
 	"github.com/icpmon/icpmon/scraper/captcha"
@@ -45,7 +45,7 @@ type world struct {
 	sim   *miittest.Server
 	store *store.Store
 	rec   *counter
-	sweep *sweep.Sweep
+	sweep *query.Job
 	now   time.Time
 }
 
@@ -74,7 +74,7 @@ func (w *world) use(budget int, providers ...scraper.Provider) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.sweep = sweep.New(sweep.Options{
+	w.sweep = query.New(query.Options{
 		Store: w.store, Chain: chain, Confirmations: 2, Budget: budget, Now: func() time.Time { return w.now },
 	})
 }

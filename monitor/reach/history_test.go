@@ -38,7 +38,7 @@ func TestProbeHistoryStaysBoundedInItsKey(t *testing.T) {
 			probes = append(probes, p)
 		}
 		if _, err := st.UpdateWithProbeHistory(ctx, "flaky", "job:reach", func(c *cancellation.Cancellation) (cancellation.Event, error) {
-			return reach.Record(c, probes), nil
+			return reach.AddProbes(c, probes), nil
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -83,8 +83,17 @@ var actor = cancellation.JobActor("reach")
 
 // probeOf records a prober's outcome as a cancellation's probe.
 func probeOf(o prober.Outcome) cancellation.Probe {
-	return cancellation.Probe{Domain: o.Domain, Scheme: o.Scheme, Result: o.Result, StatusCode: o.StatusCode,
+	return cancellation.Probe{Domain: o.Domain, Scheme: o.Scheme, Result: probeResults[o.Result], StatusCode: o.StatusCode,
 		Location: o.Location, Detail: o.Detail, At: o.At, Duration: o.Duration}
+}
+
+// probeResults names each of the prober's results as a cancellation's
+// probe records it.
+var probeResults = map[string]cancellation.ProbeResult{
+	prober.Served: cancellation.ProbeServed, prober.ProviderBlock: cancellation.ProbeProviderBlock,
+	prober.DNSError: cancellation.ProbeDNSError, prober.Refused: cancellation.ProbeRefused, prober.Reset: cancellation.ProbeReset,
+	prober.TLSError: cancellation.ProbeTLSError, prober.Timeout: cancellation.ProbeTimeout,
+	prober.HTTPError: cancellation.ProbeHTTPError, prober.ProbeError: cancellation.ProbeLocalError,
 }
 
 // HistoryPerTarget bounds the history entries kept per domain and scheme;
@@ -126,7 +135,7 @@ func (j *Job) Run(ctx context.Context) error {
 	local := 0
 	for _, m := range j.o.Prober.MeasureAll(ctx, targets) {
 		p := probeOf(m.Probe)
-		if p.Result == prober.ProbeError {
+		if p.Result == cancellation.ProbeLocalError {
 			if j.o.Recorder != nil {
 				j.o.Recorder.ObserveProbeError(m.Reason)
 			}
@@ -155,7 +164,7 @@ func (j *Job) Run(ctx context.Context) error {
 			continue
 		}
 		_, err := j.o.Store.UpdateWithProbeHistory(ctx, c.ID, actor, func(c *cancellation.Cancellation) (cancellation.Event, error) {
-			return Record(c, probes), nil
+			return AddProbes(c, probes), nil
 		})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -253,14 +262,14 @@ func WatchedUntil(c cancellation.Cancellation, watchAfterClear time.Duration) ti
 }
 
 // LastServed is the time of the last probe, kept or latest, that found one of
-// c's websites served; zero if none did. Record and EndWatch keep it in
+// c's websites served; zero if none did. AddProbes and EndWatch keep it in
 // c.LastServedAt, which it starts from, so a c without its ProbeHistory
 // gives the same time.
 func LastServed(c cancellation.Cancellation) time.Time {
 	last := c.LastServedAt
 	for _, probes := range [][]cancellation.Probe{c.Probes, c.ProbeHistory} {
 		for _, p := range probes {
-			if p.Result == prober.Served && lastAt(p).After(last) {
+			if p.Result == cancellation.ProbeServed && lastAt(p).After(last) {
 				last = lastAt(p)
 			}
 		}
@@ -291,13 +300,13 @@ func lastAt(p cancellation.Probe) time.Time {
 	return p.At
 }
 
-// Record stores probes as c's latest per target, adds them to its bounded
+// AddProbes stores probes as c's latest per target, adds them to its bounded
 // history, and returns an event when a target's result changed. A
 // probe_error proves nothing: it is noted on the latest definite probe of
 // its target, which stands, and is the latest only while nothing definite
 // is known. A flapping target's changes are logged when it starts flapping
 // and when it settles, not at every flip.
-func Record(c *cancellation.Cancellation, probes []cancellation.Probe) cancellation.Event {
+func AddProbes(c *cancellation.Cancellation, probes []cancellation.Probe) cancellation.Event {
 	var changes []string
 	for _, p := range probes {
 		target := fmt.Sprintf("%s://%s", p.Scheme, p.Domain)
@@ -305,13 +314,13 @@ func Record(c *cancellation.Cancellation, probes []cancellation.Probe) cancellat
 		before := runs(c.ProbeHistory, p)
 		c.ProbeHistory = appendHistory(c.ProbeHistory, p)
 		switch {
-		case p.Result == prober.ProbeError && i >= 0 && c.Probes[i].Result != prober.ProbeError:
+		case p.Result == cancellation.ProbeLocalError && i >= 0 && c.Probes[i].Result != cancellation.ProbeLocalError:
 			c.Probes[i].LocalError, c.Probes[i].LocalErrorAt = p.Detail, p.At
-		case p.Result == prober.ProbeError && i >= 0:
+		case p.Result == cancellation.ProbeLocalError && i >= 0:
 			c.Probes[i] = p
-		case p.Result == prober.ProbeError:
+		case p.Result == cancellation.ProbeLocalError:
 			c.Probes = append(c.Probes, p)
-		case i < 0 || c.Probes[i].Result == prober.ProbeError:
+		case i < 0 || c.Probes[i].Result == cancellation.ProbeLocalError:
 			c.Probes = appendOrSet(c.Probes, i, p)
 			changes = append(changes, fmt.Sprintf("%s %s", target, p.Result))
 		case c.Probes[i].Result != p.Result:
@@ -344,7 +353,7 @@ func appendOrSet(ps []cancellation.Probe, i int, p cancellation.Probe) []cancell
 
 // run is consecutive definite probes of one target with one result.
 type run struct {
-	result string
+	result cancellation.ProbeResult
 	count  int
 }
 
@@ -353,7 +362,7 @@ type run struct {
 func runs(h []cancellation.Probe, p cancellation.Probe) []run {
 	var out []run
 	for _, q := range h {
-		if q.Domain != p.Domain || q.Scheme != p.Scheme || q.Result == prober.ProbeError {
+		if q.Domain != p.Domain || q.Scheme != p.Scheme || q.Result == cancellation.ProbeLocalError {
 			continue
 		}
 		if n := len(out); n > 0 && out[n-1].result == q.Result {
@@ -431,7 +440,7 @@ func appendHistory(h []cancellation.Probe, p cancellation.Probe) []cancellation.
 		kept := keptEntries(h, mine)
 		victim := -1
 		for _, pass := range []func(cancellation.Probe) bool{
-			func(q cancellation.Probe) bool { return q.Result == prober.ProbeError },
+			func(q cancellation.Probe) bool { return q.Result == cancellation.ProbeLocalError },
 			func(q cancellation.Probe) bool { return !failure(q) },
 			func(cancellation.Probe) bool { return true },
 		} {
@@ -457,10 +466,10 @@ func appendHistory(h []cancellation.Probe, p cancellation.Probe) []cancellation.
 func keptEntries(h []cancellation.Probe, mine []int) map[int]bool {
 	kept := map[int]bool{mine[len(mine)-1]: true}
 	lastServed, results, held := -1, 0, 0
-	var result string
+	var result cancellation.ProbeResult
 	for k := len(mine) - 1; k >= 0; k-- {
 		q := h[mine[k]]
-		if q.Result == prober.ProbeError {
+		if q.Result == cancellation.ProbeLocalError {
 			continue
 		}
 		if q.Result != result {
@@ -472,7 +481,7 @@ func keptEntries(h []cancellation.Probe, mine []int) map[int]bool {
 			kept[mine[k]] = true
 		}
 		held += max(q.Count, 1)
-		if lastServed < 0 && q.Result == prober.Served {
+		if lastServed < 0 && q.Result == cancellation.ProbeServed {
 			lastServed = mine[k]
 		}
 	}
@@ -484,5 +493,5 @@ func keptEntries(h []cancellation.Probe, mine []int) map[int]bool {
 
 // failure reports whether a probe got no answer at all from anyone.
 func failure(p cancellation.Probe) bool {
-	return p.Result != prober.Served && p.Result != prober.ProviderBlock
+	return p.Result != cancellation.ProbeServed && p.Result != cancellation.ProbeProviderBlock
 }

@@ -1,19 +1,15 @@
 package reach_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +24,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/reach"
 	"github.com/icpmon/icpmon/monitor/store"
+	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
@@ -83,10 +80,10 @@ func newWeb(t *testing.T) *web {
 	tlsSrv := httptest.NewTLSServer(h.count(page))
 	w := &web{
 		hits:    h,
-		block:   serve(httptest.NewServer(h.count(replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))))),
+		block:   serve(httptest.NewServer(h.count(harness.Replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))))),
 		site:    serve(httptest.NewServer(h.count(page))),
 		tlsSite: serve(tlsSrv),
-		closed:  closedPort(t),
+		closed:  harness.FreeAddr(t),
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(tlsSrv.Certificate())
@@ -98,41 +95,6 @@ func newWeb(t *testing.T) *web {
 		return p
 	}
 	return w
-}
-
-// replay serves the HTTP response recorded in file.
-func replay(t *testing.T, file string) http.HandlerFunc {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(w http.ResponseWriter, _ *http.Request) {
-		maps.Copy(w.Header(), resp.Header)
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(body)
-	}
-}
-
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 func newStore(t *testing.T) *store.Store {
@@ -171,7 +133,7 @@ func clearAt(t *testing.T, st *store.Store, id string, at time.Time) {
 func results(c cancellation.Cancellation) []string {
 	var out []string
 	for _, p := range c.Probes {
-		out = append(out, p.Scheme+"://"+p.Domain+" "+p.Result)
+		out = append(out, p.Scheme+"://"+p.Domain+" "+string(p.Result))
 	}
 	slices.Sort(out)
 	return out
@@ -295,7 +257,7 @@ func TestRunRecordsAnEventOnlyWhenAResultChanges(t *testing.T) {
 	st := newStore(t)
 	w := newWeb(t)
 	var blocked atomic.Bool
-	block := replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))
+	block := harness.Replay(t, filepath.Join("..", "prober", "testdata", "alibaba-block.response"))
 	flip := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if blocked.Load() {
 			block(rw, r)
@@ -387,7 +349,7 @@ func TestRunCutShortRecordsNothing(t *testing.T) {
 	if after.Version != before.Version || len(after.Probes) != 0 || len(after.ProbeHistory) != 0 {
 		t.Errorf("a cut-short run wrote %+v", after)
 	}
-	if got := rec.reasons(); !slices.Equal(got, []string{prober.ReasonCancelled, prober.ReasonCancelled}) {
+	if got := rec.reasons.All(); !slices.Equal(got, []string{prober.ReasonCancelled, prober.ReasonCancelled}) {
 		t.Errorf("probe errors counted %q, want both probes as cancelled", got)
 	}
 }
@@ -395,39 +357,27 @@ func TestRunCutShortRecordsNothing(t *testing.T) {
 // The daemon counts probe errors in icpmon_probe_errors_total.
 var _ reach.Recorder = (*metrics.Probes)(nil)
 
-type recorder struct {
-	mu sync.Mutex
-	r  []string
-}
+// recorder keeps the reasons of the probe errors it is told of.
+type recorder struct{ reasons harness.List[string] }
 
-func (r *recorder) ObserveProbeError(reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.r = append(r.r, reason)
-}
+func (r *recorder) ObserveProbeError(reason string) { r.reasons.Add(reason) }
 
-func (r *recorder) reasons() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.r)
-}
-
-func probe(domain, scheme, result string, at time.Time) cancellation.Probe {
+func probe(domain, scheme string, result cancellation.ProbeResult, at time.Time) cancellation.Probe {
 	return cancellation.Probe{Domain: domain, Scheme: scheme, Result: result, At: at}
 }
 
-func TestRecord(t *testing.T) {
+func TestAddProbes(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, calendar.China)
 	c := &cancellation.Cancellation{}
-	ev := reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0), probe("a.example", "https", prober.Timeout, t0)})
+	ev := reach.AddProbes(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0), probe("a.example", "https", prober.Timeout, t0)})
 	if ev.Action != "probe" || ev.Detail != "http://a.example served; https://a.example timeout" || !ev.At.Equal(t0) {
 		t.Errorf("first probes: event %+v", ev)
 	}
-	ev = reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(time.Minute))})
+	ev = reach.AddProbes(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(time.Minute))})
 	if ev != (cancellation.Event{}) {
 		t.Errorf("unchanged result: event %+v, want none", ev)
 	}
-	ev = reach.Record(c, []cancellation.Probe{probe("a.example", "https", prober.ProviderBlock, t0.Add(2*time.Minute))})
+	ev = reach.AddProbes(c, []cancellation.Probe{probe("a.example", "https", prober.ProviderBlock, t0.Add(2*time.Minute))})
 	if ev.Detail != "https://a.example timeout → provider_block" {
 		t.Errorf("changed result: event %+v", ev)
 	}
@@ -465,14 +415,14 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 	c := &cancellation.Cancellation{}
 	// Another target's one probe, older than everything else: never trimmed
 	// by the probes of a.example.
-	reach.Record(c, []cancellation.Probe{probe("b.example", "http", prober.Served, t0)})
+	reach.AddProbes(c, []cancellation.Probe{probe("b.example", "http", prober.Served, t0)})
 	minute := 0
-	add := func(result string, status ...int) {
+	add := func(result cancellation.ProbeResult, status ...int) {
 		for _, code := range status {
 			minute++
 			p := probe("a.example", "http", result, t0.Add(time.Duration(minute)*time.Minute))
 			p.StatusCode = code
-			reach.Record(c, []cancellation.Probe{p})
+			reach.AddProbes(c, []cancellation.Probe{p})
 		}
 	}
 	// Answers with distinct statuses are distinct entries; failures repeat.
@@ -543,7 +493,7 @@ func TestSteadyAndFlappingSitesCostAFixedAmount(t *testing.T) {
 
 	steady := &cancellation.Cancellation{}
 	for i := range 1000 {
-		reach.Record(steady, []cancellation.Probe{served(i)})
+		reach.AddProbes(steady, []cancellation.Probe{served(i)})
 	}
 	if h := steady.ProbeHistory; len(h) != 1 || h[0].Count != 1000 || !h[0].At.Equal(at(0)) || !h[0].LastAt.Equal(at(999)) {
 		t.Errorf("steady site: history %+v, want one entry of 1000 probes from minute 0 to 999", h)
@@ -560,7 +510,7 @@ func TestSteadyAndFlappingSitesCostAFixedAmount(t *testing.T) {
 		if i%2 == 1 {
 			p = reset(i)
 		}
-		if ev := reach.Record(flapping, []cancellation.Probe{p}); ev.Detail != "" {
+		if ev := reach.AddProbes(flapping, []cancellation.Probe{p}); ev.Detail != "" {
 			events = append(events, ev.Detail)
 		}
 		if i == 99 || i == 1999 {
@@ -593,7 +543,7 @@ func TestSteadyAndFlappingSitesCostAFixedAmount(t *testing.T) {
 		if i == 2009 {
 			p = served(i)
 		}
-		if ev := reach.Record(flapping, []cancellation.Probe{p}); ev.Detail != "" {
+		if ev := reach.AddProbes(flapping, []cancellation.Probe{p}); ev.Detail != "" {
 			after = append(after, ev.Detail)
 		}
 	}
@@ -618,18 +568,18 @@ func TestProbeErrorChangesNothing(t *testing.T) {
 	c := &cancellation.Cancellation{}
 	// Only local failures known: the probe_error is the latest, so the
 	// metrics show it, and nothing else.
-	if ev := reach.Record(c, []cancellation.Probe{local(0)}); ev.Detail != "" {
+	if ev := reach.AddProbes(c, []cancellation.Probe{local(0)}); ev.Detail != "" {
 		t.Errorf("a first probe_error logged %q", ev.Detail)
 	}
 	if got := results(*c); !slices.Equal(got, []string{"http://a.example probe_error"}) {
 		t.Errorf("latest %q", got)
 	}
-	ev := reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(time.Minute))})
+	ev := reach.AddProbes(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(time.Minute))})
 	if ev.Detail != "http://a.example served" {
 		t.Errorf("the first definite probe logged %q", ev.Detail)
 	}
 	for i := 2; i < 50; i++ {
-		if ev := reach.Record(c, []cancellation.Probe{local(i)}); ev.Detail != "" {
+		if ev := reach.AddProbes(c, []cancellation.Probe{local(i)}); ev.Detail != "" {
 			t.Errorf("probe_error %d logged %q", i, ev.Detail)
 		}
 	}
@@ -645,7 +595,7 @@ func TestProbeErrorChangesNothing(t *testing.T) {
 		t.Errorf("last served %v: a local failure proves nothing about the site", served)
 	}
 	// The next definite probe replaces it, local note and all.
-	reach.Record(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(50*time.Minute))})
+	reach.AddProbes(c, []cancellation.Probe{probe("a.example", "http", prober.Served, t0.Add(50*time.Minute))})
 	if c.Probes[0].LocalError != "" || !c.Probes[0].At.Equal(t0.Add(50*time.Minute)) {
 		t.Errorf("latest %+v after a definite probe", c.Probes[0])
 	}

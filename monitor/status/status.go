@@ -20,7 +20,6 @@ import (
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/config"
-	"github.com/icpmon/icpmon/monitor/prober"
 )
 
 // Rules are what a standing is computed with: one configuration's calendar
@@ -69,7 +68,7 @@ type Standing struct {
 
 // Site is the latest probe of one domain over one scheme: the latest
 // definite one, with a later local failure noted (Probe.LocalErrorAt), or a
-// probe_error while nothing definite is known (monitor/reach.Record).
+// probe_error while nothing definite is known (monitor/reach.AddProbes).
 type Site struct {
 	cancellation.Probe
 	// Reachable is true when the website itself answered after the grace
@@ -79,9 +78,9 @@ type Site struct {
 
 // LatestResult is the result of the last run: a local failure noted after
 // the definite probe shows as probe_error, which Reachable ignores.
-func (s *Site) LatestResult() string {
+func (s *Site) LatestResult() cancellation.ProbeResult {
 	if s.LocalErrorAt.After(s.At) {
-		return prober.ProbeError
+		return cancellation.ProbeLocalError
 	}
 	return s.Result
 }
@@ -136,21 +135,22 @@ func (s *Standing) compact() {
 	s.Record.Provider, s.Record.UnknownReason = shared(s.Record.Provider), shared(s.Record.UnknownReason)
 	for i := range s.Sites {
 		p := &s.Sites[i].Probe
-		p.Scheme, p.Result = shared(p.Scheme), shared(p.Result)
+		p.Scheme, p.Result = shared(p.Scheme), cancellation.ProbeResult(shared(string(p.Result)))
 	}
 }
 
 // SameState reports whether o shows what s shows, probe times and details
-// apart: the review, the record, the approval and clearing, and each site's
-// latest result. A reach run rewrites every approved cancellation only to
-// move its probe times; /metrics need not be encoded again for that.
+// apart: the review, the record (its unit name included), the approval and
+// clearing, and each site's latest result. A reach run rewrites every
+// approved cancellation only to move its probe times; /metrics need not be
+// encoded again for that.
 func (s *Standing) SameState(o *Standing) bool {
 	a, b := &s.Cancellation, &o.Cancellation
 	same := a.ID == b.ID && a.Kind == b.Kind && a.Licence == b.Licence && a.Province == b.Province &&
 		slices.Equal(a.Domains, b.Domains) && a.Submitted == b.Submitted && a.Status == b.Status &&
 		a.ApprovedAt.Equal(b.ApprovedAt) && a.ClearedAt.Equal(b.ClearedAt) &&
 		presence(a.Record.Present) == presence(b.Record.Present) && a.Record.CheckedAt.Equal(b.Record.CheckedAt) &&
-		s.LingerDeadline.Equal(o.LingerDeadline) && (s.Review == nil) == (o.Review == nil) && len(s.Sites) == len(o.Sites)
+		a.Record.UnitName == b.Record.UnitName && s.LingerDeadline.Equal(o.LingerDeadline) && (s.Review == nil) == (o.Review == nil) && len(s.Sites) == len(o.Sites)
 	if !same || (s.Review != nil && !reflect.DeepEqual(*s.Review, *o.Review)) {
 		return false
 	}
@@ -211,7 +211,7 @@ func sites(c cancellation.Cancellation, grace time.Duration) []Site {
 	for _, p := range latest {
 		out = append(out, Site{
 			Probe:     p,
-			Reachable: p.Result == prober.Served && !c.ApprovedAt.IsZero() && p.At.After(graceEnd),
+			Reachable: p.Result == cancellation.ProbeServed && !c.ApprovedAt.IsZero() && p.At.After(graceEnd),
 		})
 	}
 	slices.SortFunc(out, func(a, b Site) int {
