@@ -9,6 +9,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/track"
@@ -117,6 +118,17 @@ func (c *cli) trackService(ctx context.Context, srv serverFlags, write bool) (tr
 }
 
 func (c *cli) trackAdd(ctx context.Context, srv serverFlags, spec track.Spec) error {
+	// Bad input is told as such before Redis is asked, reachable or not;
+	// the API checks the same on its side.
+	if srv.url == "" {
+		cfg, err := c.loadConfig()
+		if err != nil {
+			return err
+		}
+		if _, err := spec.Cancellation(calendar.DateOf(time.Now()), cfg.Track.MaxDomains); err != nil {
+			return err
+		}
+	}
 	svc, release, err := c.trackService(ctx, srv, true)
 	if err != nil {
 		return err

@@ -341,6 +341,11 @@ func TestRedisDown(t *testing.T) {
 	if !strings.HasPrefix(got, "cannot reach Redis at "+srv.Addr+": ") {
 		t.Errorf("Redis down: %s", got)
 	}
+	// Bad input is said to be bad even while Redis is down.
+	got = fails(t, "track", "add", "--kind", "website", "--licence", "京ICP备123号-1", "--submitted", "2025-01-02", "--redis-url", url)
+	if strings.Contains(got, "Redis") || !strings.Contains(got, "licence") {
+		t.Errorf("bad licence with Redis down: %s", got)
+	}
 }
 
 func TestTrackImport(t *testing.T) {
