@@ -134,29 +134,34 @@ func decodeYAML(t *testing.T, path string, v any) {
 }
 
 func loadRules(t *testing.T) []rule {
-	t.Helper()
-	var rules []rule
-	for _, path := range glob(t, "*.rules.yml") {
-		var f ruleFile
-		decodeYAML(t, path, &f)
+	return loadAll(t, "*.rules.yml", func(f ruleFile) (out []rule) {
 		for _, g := range f.Groups {
-			rules = append(rules, g.Rules...)
+			out = append(out, g.Rules...)
 		}
-	}
-	return rules
+		return out
+	})
 }
 
 func loadRuleTests(t *testing.T) []alertRuleTest {
-	t.Helper()
-	var tests []alertRuleTest
-	for _, path := range glob(t, "tests/*.yml") {
-		var f unitTestFile
-		decodeYAML(t, path, &f)
+	return loadAll(t, "tests/*.yml", func(f unitTestFile) (out []alertRuleTest) {
 		for _, tc := range f.Tests {
-			tests = append(tests, tc.AlertRuleTests...)
+			out = append(out, tc.AlertRuleTests...)
 		}
+		return out
+	})
+}
+
+// loadAll decodes every file pattern matches as an F and gathers what
+// items takes from each.
+func loadAll[F, T any](t *testing.T, pattern string, items func(F) []T) []T {
+	t.Helper()
+	var out []T
+	for _, path := range glob(t, pattern) {
+		var f F
+		decodeYAML(t, path, &f)
+		out = append(out, items(f)...)
 	}
-	return tests
+	return out
 }
 
 func loadPrometheusConfig(t *testing.T) prometheusConfig {

@@ -235,20 +235,26 @@ func TestPipeline(t *testing.T) {
 		expected[calendarKey] = calendarExpectation
 	}
 
-	env.waitFor(fmt.Sprintf("the webhook receives %v firing", required), alertTimeout, func() bool {
-		for _, k := range required {
-			if _, ok := hook.received(k, "firing", ""); !ok {
-				return false
+	// receiveAll waits until the webhook has received every alert of keys
+	// in status (and endsAt, see received), then checks each as expected.
+	receiveAll := func(keys []alertKey, status, endsAt string) {
+		t.Helper()
+		env.waitFor(fmt.Sprintf("the webhook receives %v %s", keys, status), alertTimeout, func() bool {
+			for _, k := range keys {
+				if _, ok := hook.received(k, status, endsAt); !ok {
+					return false
+				}
 			}
+			return true
+		})
+		for _, k := range keys {
+			a, _ := hook.received(k, status, endsAt)
+			expected[k].check(t, k, a)
 		}
-		return true
-	})
-	step("every expected alert received firing")
-	for _, k := range required {
-		a, _ := hook.received(k, "firing", "")
-		expected[k].check(t, k, a)
+		checkNothingElse(t, hook, expected)
 	}
-	checkNothingElse(t, hook, expected)
+	receiveAll(required, "firing", "")
+	step("every expected alert received firing")
 
 	// The page about the served site reaches WeCom in Chinese, rendered by
 	// deploy/wecom.tmpl from summary_zh and description_zh, naming the unit
@@ -288,20 +294,8 @@ func TestPipeline(t *testing.T) {
 	served.blocked.Store(true)
 	step("pending cancellation approved, served sites blocked")
 	resolving := slices.Concat([]alertKey{overdue}, servedKeys, clearedKeys)
-	env.waitFor(fmt.Sprintf("the webhook receives %v resolved", resolving), alertTimeout, func() bool {
-		for _, k := range resolving {
-			if _, ok := hook.received(k, "resolved", "resolved"); !ok {
-				return false
-			}
-		}
-		return true
-	})
+	receiveAll(resolving, "resolved", "resolved")
 	step("resolved notifications received")
-	for _, k := range resolving {
-		a, _ := hook.received(k, "resolved", "resolved")
-		expected[k].check(t, k, a)
-	}
-	checkNothingElse(t, hook, expected)
 	if a, ok := hook.received(lingering, "resolved", ""); ok {
 		t.Errorf("%s was resolved, but its record is still listed: %v", lingering, a.Labels)
 	}
@@ -351,13 +345,8 @@ func TestPipeline(t *testing.T) {
 			regexp.MustCompile(`stores adopted in the last day were created from 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d`),
 		},
 	}
-	env.waitFor("the webhook receives "+storeLost.String()+" firing", alertTimeout, func() bool {
-		_, ok := hook.received(storeLost, "firing", "")
-		return ok
-	})
+	receiveAll([]alertKey{storeLost}, "firing", "")
 	step("store loss paged")
-	a, _ := hook.received(storeLost, "firing", "")
-	expected[storeLost].check(t, storeLost, a)
 	env.waitFor("the rules have been evaluated since", alertTimeout, evaluatedSince(env, promURL, time.Now()))
 	if a, ok := hook.received(lingering, "resolved", ""); ok {
 		t.Errorf("%s was resolved when the store was emptied, before anyone acknowledged: %v", lingering, a.Labels)
@@ -378,12 +367,8 @@ func TestPipeline(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("icpmon reload: %s", resp.Status)
 	}
-	env.waitFor("the webhook receives "+storeLost.String()+" resolved", alertTimeout, func() bool {
-		_, ok := hook.received(storeLost, "resolved", "resolved")
-		return ok
-	})
+	receiveAll([]alertKey{storeLost}, "resolved", "resolved")
 	step("store acknowledged by a reload, page resolved")
-	checkNothingElse(t, hook, expected)
 
 	if errs := hook.decodeErrors(); len(errs) > 0 {
 		t.Errorf("the webhook could not read %d notifications: %q", len(errs), errs)

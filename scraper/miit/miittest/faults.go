@@ -111,7 +111,7 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, endpoint str
 		w.WriteHeader(http.StatusOK)
 	case FaultTruncated:
 		rec := &bufferedWriter{header: http.Header{}}
-		s.serveNormally(rec, r, endpoint)
+		s.serveEndpoint(rec, r, endpoint, nil, false)
 		body := rec.body.Bytes()
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		w.WriteHeader(http.StatusOK)
@@ -135,18 +135,6 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, endpoint str
 	return true
 }
 
-func (s *Server) serveNormally(w http.ResponseWriter, r *http.Request, endpoint string) {
-	switch endpoint {
-	case Auth:
-		s.serveAuth(w, r)
-	case CaptchaImage:
-		s.serveCaptcha(w, r)
-	case CheckImage:
-		s.serveCheck(w, r, nil)
-	case Query:
-		s.serveQuery(w, r, nil, false)
-	}
-}
 
 // bufferedWriter captures an answer so a fault can spoil it.
 type bufferedWriter struct {

@@ -270,6 +270,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rateLimited())
 		return
 	}
+	s.serveEndpoint(w, r, endpoint, fault, banned)
+}
+
+// serveEndpoint answers as the endpoint does, with fault (nil for none)
+// and a ban in force applied.
+func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, endpoint string, fault *Fault, banned bool) {
 	switch endpoint {
 	case Auth:
 		s.serveAuth(w, r)
