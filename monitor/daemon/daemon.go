@@ -156,7 +156,7 @@ func Run(ctx context.Context, o Options) error {
 	// cancels them once the timeout has run out.
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	d.sched = newScheduler(jobCtx, d)
+	d.sched = newScheduler(jobCtx, d.log, d.metrics.Jobs, d.o.Now)
 	// Redis checked and jobs scheduled before serving: the first scrape
 	// already has icpmon_redis_up and the job intervals.
 	d.ping(ctx)

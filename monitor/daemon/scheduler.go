@@ -14,6 +14,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/config"
+	"github.com/icpmon/icpmon/monitor/metrics"
 	"github.com/icpmon/icpmon/monitor/statuspage"
 )
 
@@ -24,10 +25,12 @@ var errPanicked = errors.New("job panicked")
 // swaps each job's implementation and schedule, but keeps its slot, so the
 // no-overlap guard holds across reloads too.
 type scheduler struct {
-	ctx  context.Context // the jobs' context
-	d    *daemon
-	cron *cron.Cron
-	runs sync.WaitGroup // runs started outside cron: at start and at reload
+	ctx     context.Context // the jobs' context
+	log     *slog.Logger
+	metrics *metrics.Jobs
+	now     func() time.Time
+	cron    *cron.Cron
+	runs    sync.WaitGroup // runs started outside cron: at start and at reload
 
 	mu      sync.Mutex
 	slots   map[string]*slot
@@ -49,12 +52,14 @@ type slot struct {
 	ran       bool
 }
 
-func newScheduler(ctx context.Context, d *daemon) *scheduler {
+// newScheduler starts a scheduler whose jobs run under ctx, log to log, are
+// measured in m, and read the time from now.
+func newScheduler(ctx context.Context, log *slog.Logger, m *metrics.Jobs, now func() time.Time) *scheduler {
 	// Five-field schedules are read in China time, like every date icpmon
 	// handles; "CRON_TZ=..." in a schedule still picks another zone.
-	c := cron.New(cron.WithLocation(calendar.China), cron.WithLogger(cronLogger{d.log}))
+	c := cron.New(cron.WithLocation(calendar.China), cron.WithLogger(cronLogger{log}))
 	c.Start()
-	return &scheduler{ctx: ctx, d: d, cron: c, slots: map[string]*slot{}}
+	return &scheduler{ctx: ctx, log: log, metrics: m, now: now, cron: c, slots: map[string]*slot{}}
 }
 
 // apply puts jobs in force: a new job is scheduled and also run once now; a
@@ -74,7 +79,7 @@ func (s *scheduler) apply(jobs []scheduledJob) {
 		sl, known := s.slots[name]
 		if !known {
 			sl = &slot{name: name}
-			l := cronLogger{s.d.log.With("job", name)}
+			l := cronLogger{s.log.With("job", name)}
 			// Recover inside the guard: a panic through SkipIfStillRunning
 			// would keep its token and skip every later tick.
 			sl.wrapped = cron.NewChain(cron.SkipIfStillRunning(l), cron.Recover(l)).Then(cron.FuncJob(func() { s.run(sl) }))
@@ -84,7 +89,7 @@ func (s *scheduler) apply(jobs []scheduledJob) {
 		}
 		sl.job.Store(j)
 		sl.entry = s.cron.Schedule(j.schedule, sl.wrapped)
-		s.d.metrics.Jobs.SetInterval(name, interval(j.schedule, time.Now().In(calendar.China)))
+		s.metrics.SetInterval(name, interval(j.schedule, time.Now().In(calendar.China)))
 		if !known {
 			s.runs.Go(sl.wrapped.Run)
 		}
@@ -93,7 +98,7 @@ func (s *scheduler) apply(jobs []scheduledJob) {
 		if !listed[name] {
 			s.cron.Remove(sl.entry)
 			delete(s.slots, name)
-			s.d.metrics.Jobs.Forget(name)
+			s.metrics.Forget(name)
 		}
 	}
 }
@@ -107,17 +112,17 @@ func (s *scheduler) run(sl *slot) {
 		j = sl.job.Load()
 	}
 	defer j.conn.drop()
-	s.d.log.Debug("job started", "job", sl.name)
+	s.log.Debug("job started", "job", sl.name)
 	start := time.Now()
 	err := errPanicked
 	defer func() {
 		took := time.Since(start)
 		if errors.Is(err, errStandby) {
-			s.d.log.Debug("job left to another replica", "job", sl.name)
+			s.log.Debug("job left to another replica", "job", sl.name)
 			return
 		}
-		end := s.d.o.Now()
-		s.d.metrics.Jobs.Observe(sl.name, end, took, err)
+		end := s.now()
+		s.metrics.Observe(sl.name, end, took, err)
 		sl.mu.Lock()
 		sl.lastStart, sl.lastTook, sl.lastErr, sl.ran = start, took, err, true
 		if err == nil {
@@ -125,9 +130,9 @@ func (s *scheduler) run(sl *slot) {
 		}
 		sl.mu.Unlock()
 		if err != nil {
-			s.d.log.Error("job failed", "job", sl.name, "duration", took, "err", err)
+			s.log.Error("job failed", "job", sl.name, "duration", took, "err", err)
 		} else {
-			s.d.log.Debug("job done", "job", sl.name, "duration", took)
+			s.log.Debug("job done", "job", sl.name, "duration", took)
 		}
 	}()
 	err = j.job.Run(s.ctx)

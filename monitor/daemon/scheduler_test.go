@@ -90,7 +90,7 @@ func TestStopLetsRunningJobFinish(t *testing.T) {
 	d, _ := built(t)
 	jobCtx, cancelJobs := context.WithCancel(context.Background())
 	defer cancelJobs()
-	d.sched = newScheduler(jobCtx, d)
+	d.sched = newScheduler(jobCtx, d.log, d.metrics.Jobs, d.o.Now)
 	g := newGate("slow")
 	d.sched.apply(scheduled(d, g, "@every 1h")) // runs once at start
 	<-g.started
@@ -117,7 +117,7 @@ func TestStopLetsRunningJobFinish(t *testing.T) {
 func TestStopTimeoutThenCancel(t *testing.T) {
 	d, _ := built(t)
 	jobCtx, cancelJobs := context.WithCancel(context.Background())
-	d.sched = newScheduler(jobCtx, d)
+	d.sched = newScheduler(jobCtx, d.log, d.metrics.Jobs, d.o.Now)
 	g := newGate("stuck")
 	d.sched.apply(scheduled(d, g, "@every 1h"))
 	<-g.started
@@ -147,7 +147,7 @@ func (p *panicky) Run(context.Context) error {
 
 func TestPanickingJobIsRecoveredAndCountedAsFailure(t *testing.T) {
 	d, logs := built(t)
-	d.sched = newScheduler(context.Background(), d)
+	d.sched = newScheduler(context.Background(), d.log, d.metrics.Jobs, d.o.Now)
 	p := &panicky{}
 	d.sched.apply(scheduled(d, p, "@every 1s"))
 	eventually(t, "a run after the panic succeeds", func() (bool, string) {
@@ -168,7 +168,7 @@ func TestPanickingJobIsRecoveredAndCountedAsFailure(t *testing.T) {
 
 func TestUnlistedJobIsUnscheduledAndForgotten(t *testing.T) {
 	d, _ := built(t)
-	d.sched = newScheduler(context.Background(), d)
+	d.sched = newScheduler(context.Background(), d.log, d.metrics.Jobs, d.o.Now)
 	defer d.sched.stop(time.Minute)
 	g := newGate("gone")
 	close(g.release)
@@ -188,7 +188,7 @@ func TestUnlistedJobIsUnscheduledAndForgotten(t *testing.T) {
 
 func TestNoOverlapAcrossReload(t *testing.T) {
 	d, logs := built(t)
-	d.sched = newScheduler(context.Background(), d)
+	d.sched = newScheduler(context.Background(), d.log, d.metrics.Jobs, d.o.Now)
 	g := newGate("slow")
 	d.sched.apply(scheduled(d, g, "@every 1s"))
 	<-g.started
