@@ -22,7 +22,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 )
 
-// interfaceAlerts are the alerts named in docs/interface.md.
+// interfaceAlerts are the alerts named in README's Alerts section, which operators and their tools rely on.
 var interfaceAlerts = []string{
 	"ICPCancellationReviewOverdue",
 	"ICPSiteReachableAfterCancellation",
@@ -318,7 +318,7 @@ const publishDelay = 11 * time.Second
 // TestVerdictLatency recomputes from the shipped files (the configuration
 // defaults, prometheus.yml, the rules, deploy/alertmanager.yml) the worst
 // cases that icpmon.rules.yml states beside the `for` of the two verdict
-// alerts, and holds them to issue 14: a site still served after reach.grace
+// alerts, and holds them to their goals: a site still served after reach.grace
 // pages within 15 minutes of the grace ending; an overdue review reaches its
 // receiver within 10 minutes of its deadline, and not before the series its
 // description reads are in Prometheus.
@@ -374,7 +374,7 @@ func TestVerdictLatency(t *testing.T) {
 		worst := c.before + pending + wait
 		t.Logf("%s: worst case %s = %s + for %s + group_wait %s (budget %s)", c.alert, worst, c.before, pending, wait, c.budget)
 		if worst > c.budget {
-			t.Errorf("%s: worst case %s from the event to its receiver, over issue 14's %s", c.alert, worst, c.budget)
+			t.Errorf("%s: worst case %s from the event to its receiver, over the goal of %s", c.alert, worst, c.budget)
 		}
 		// The earliest evaluation that makes it pending is just past the event.
 		if pending < c.described {

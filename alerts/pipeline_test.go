@@ -51,7 +51,7 @@ const (
 	servedSubmitted = "2026-10-19"
 
 	// Approved, then cleared by the query job once MIIT drops its record, and
-	// still served: issue 12, case 5.
+	// still served.
 	clearedLicence   = "京ICP备44444444号-1"
 	clearedDomain    = "cleared.example.com"
 	clearedSubmitted = "2026-10-20"

@@ -23,7 +23,7 @@ func answers(port int) bool {
 	return err == nil
 }
 
-// Issue 16: `make run` on a machine without Redis starts a private one with
+// `make run` on a machine without Redis starts a private one with
 // persistence, runs the daemon against it, and stops it with the daemon.
 func TestTryStartsAPrivateRedis(t *testing.T) {
 	lookTool(t, "redis-server")

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Issue 15, item 5: a 50 MB note and 20,000 domains were accepted by
+// A regression: a 50 MB note and 20,000 domains were accepted by
 // `track add` and `track import`.
 func TestTrackLimits(t *testing.T) {
 	url := redisURL(t)
@@ -71,7 +71,7 @@ func TestTrackLimits(t *testing.T) {
 	}
 }
 
-// Issue 15, item 6: 云ICP备12345681号-1 and 滇ICP备12345681号-1 (both
+// A regression: 云ICP备12345681号-1 and 滇ICP备12345681号-1 (both
 // Yunnan) were tracked as two active cancellations; 粤ICP备00000000号-1 was
 // accepted.
 func TestTrackProvinceAliases(t *testing.T) {

@@ -144,7 +144,7 @@ func TestCheckSubmitted(t *testing.T) {
 	}
 }
 
-// Issue 15: a 50 MB note and 20,000 domains were accepted.
+// A regression: a 50 MB note and 20,000 domains were accepted.
 func TestCheckLimits(t *testing.T) {
 	c := Cancellation{ID: "n1", Note: strings.Repeat("x", MaxNoteBytes), Domains: make([]string, DefaultMaxDomains)}
 	if err := c.CheckLimits(DefaultMaxDomains); err != nil {

@@ -70,7 +70,7 @@ func TestParseLicenceErrors(t *testing.T) {
 		"京ICP备12345678号-1B":     `licence 京ICP备12345678号-1B: unexpected "B" after site number 1 (want A for an App, X for a mini program, K for a quick app, or nothing)`,
 		"京ICP备12345678号x":       `licence 京ICP备12345678号x: unexpected "X" after the number (a site number looks like 号-3)`,
 		"京公网安备11010502030143号":  "licence 京公网安备11010502030143号: a public-security filing (公网安备) is not an ICP licence",
-		// issue 15: an all-zero placeholder was accepted
+		// once accepted: an all-zero placeholder
 		"粤ICP备00000000号-1": "licence 粤ICP备00000000号-1: the number 00000000 is all zeros, which MIIT never issues",
 		"京ICP证000000号":     "licence 京ICP证000000号: the number 000000 is all zeros, which MIIT never issues",
 		"粤B2-00000000-5":   "licence 粤B2-00000000-5: the number 00000000 is all zeros, which MIIT never issues",
@@ -188,7 +188,7 @@ func FuzzParseLicence(f *testing.F) {
 	})
 }
 
-// Issue 15: 云ICP备12345681号-1 and 滇ICP备12345681号-1 are one filing.
+// A regression: 云ICP备12345681号-1 and 滇ICP备12345681号-1 are one filing.
 func TestProvinceAliasesFold(t *testing.T) {
 	for _, pair := range [][2]string{{"云", "滇"}, {"贵", "黔"}, {"川", "蜀"}, {"甘", "陇"}} {
 		plate, issued := pair[0], pair[1]

@@ -25,7 +25,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 	if c.Query.Timeout != d.Query.Timeout || c.Review.ProvinceLimits["浙"] != 30 || c.Reach.Grace != 24*time.Hour {
 		t.Errorf("example config drifted from defaults: %+v", c)
 	}
-	// alerts/icpmon.rules.yml counts on it (issue 14): a served site pages
+	// alerts/icpmon.rules.yml counts on it: a served site pages
 	// within 15 minutes of the grace ending.
 	if c.Reach.Schedule != d.Reach.Schedule || d.Reach.Schedule != "@every 5m" {
 		t.Errorf("reach.schedule %q, default %q, want both @every 5m", c.Reach.Schedule, d.Reach.Schedule)

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Issue 15: the domains limit is configurable and checked, and a province's
+// The domains limit is configurable and checked, and a province's
 // two prefixes cannot carry two limits.
 func TestTrackAndProvinceAliasKeys(t *testing.T) {
 	c, err := parse(nil)

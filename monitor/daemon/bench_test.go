@@ -11,17 +11,17 @@ import (
 	"github.com/icpmon/icpmon/monitor/cancellation"
 )
 
-// BenchmarkView100k measures, side by side at issue 8's scale (100,000
+// BenchmarkView100k measures, side by side at the scale of 100,000 tracked (100,000
 // active cancellations in a real Redis), what keeping the view costs:
 //
 //   - full-load: read and measure everything and publish it, what a resync
-//     (and every review tick, before issue 14) costs;
+//     (and every review tick, before the view followed the store) costs;
 //   - idle-turn: one turn of the follower with nothing changed (a blocking
 //     read of the notices, the identity check) and the review job's tick;
 //   - one-change: a write, the turn that reads it, and its publication.
 //
 // cpu-ms/op is the process's user+system CPU, which counts the Redis
-// client and the garbage collector on every core; goal (issue 14): an idle
+// client and the garbage collector on every core; goal: an idle
 // turn at most 5% of a full load.
 func BenchmarkView100k(b *testing.B) {
 	approvedAt := time.Date(2026, 2, 20, 11, 0, 0, 0, calendar.China)

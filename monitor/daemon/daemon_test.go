@@ -297,7 +297,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 
 	rs.Restart(t)
 	// The restarted server is empty (no persistence): the daemon recovers by
-	// itself, but shows the store lost and keeps what it tracked (issue 14)
+	// itself, but shows the store lost and keeps what it tracked
 	// rather than the empty store, until a reload acknowledges it.
 	if _, err := st.Add(context.Background(), cancellation.Cancellation{
 		ID: "after-outage", Kind: cancellation.KindWebsite, Licence: "京ICP备55556666号-1", Province: "京",

@@ -16,7 +16,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
 )
 
-// Issue 14: a change is served as soon as the store notices it, not at the
+// A regression: a change is served as soon as the store notices it, not at the
 // next review tick (an hour away here).
 func TestChangesAreServedAtOnce(t *testing.T) {
 	rs := redistest.Start(t)

@@ -30,7 +30,7 @@ import (
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
-// Issue 12, case 5: a website approved, then cleared by the query job, and
+// A website approved, then cleared by the query job, and
 // still served pages as a cleared cancellation's site; once blocked, and
 // after reach.watch_after_clear without an answer, it leaves the metrics.
 func TestClearedSiteStillServedPages(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/status"
 )
 
-// large is a snapshot of n active cancellations in the mix issue 8 measures:
+// large is a snapshot of n active cancellations in the mix BENCHMARKS.md measures:
 // 70% pending, 30% approved with one domain probed over http and https, and
 // half of them with a definite record.
 func large(n int) *status.Snapshot {

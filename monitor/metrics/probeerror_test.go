@@ -12,7 +12,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/status"
 )
 
-// Issue 15: under descriptor exhaustion a served website was exported as
+// A regression: under descriptor exhaustion a served website was exported as
 // unreachable. A local failure after a definite probe shows as probe_error
 // in the one-hot result while reachable keeps the definite answer; with only
 // local failures known there is no reachable series at all.

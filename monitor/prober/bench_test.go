@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkProbe is the cost of one served probe on a kept-alive connection,
-// the steady state of repeated probes; issue 8 compares it with blackbox_exporter.
+// the steady state of repeated probes; BENCHMARKS.md compares it with blackbox_exporter.
 func BenchmarkProbe(b *testing.B) {
 	ca := harness.NewCA(b)
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

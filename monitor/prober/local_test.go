@@ -18,7 +18,7 @@ import (
 // of TestDescriptorExhaustionIsAProbeError: the address of the site to probe.
 const childSite = "ICPMON_PROBER_TEST_SITE"
 
-// Issue 15: with the descriptor table full, served websites were recorded
+// A regression: with the descriptor table full, served websites were recorded
 // http_error ("socket: too many open files") and icpmon_site_reachable fell
 // to 0. A child process lowers its own RLIMIT_NOFILE and fills the table, so
 // the dial fails with the real EMFILE from the kernel; the parent's limits

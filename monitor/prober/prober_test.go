@@ -396,6 +396,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestResults(t *testing.T) {
 	want := "served provider_block dns_error refused reset tls_error timeout http_error probe_error"
 	if got := strings.Join(prober.Results(), " "); got != want {
-		t.Errorf("Results() = %q, want %q (interface.md)", got, want)
+		t.Errorf("Results() = %q, want %q (README's metrics table)", got, want)
 	}
 }

@@ -55,7 +55,7 @@ func TestFailureAfterRedirect(t *testing.T) {
 	}
 }
 
-// Issue 15: a site redirecting to its own name on another port made the
+// A regression: a site redirecting to its own name on another port made the
 // prober send GET /admin/delete?all=1 there. Another port or host may be
 // another service: only the origin (and http up to https on 80 and 443) is
 // followed, the rest recorded.

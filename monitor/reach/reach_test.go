@@ -465,7 +465,7 @@ func TestHistoryKeepsFailuresLongest(t *testing.T) {
 	}
 }
 
-// Issue 15: a site flapping between 200 and reset grew its cancellation
+// A regression: a site flapping between 200 and reset grew its cancellation
 // without bound (10 KB a minute). Repeats now collapse into one entry, the
 // history is bounded per target, and a flapping site logs its changes when
 // it starts flapping and when it settles: a steady or flapping site costs a
@@ -553,7 +553,7 @@ func TestSteadyAndFlappingSitesCostAFixedAmount(t *testing.T) {
 	}
 }
 
-// Issue 15: under descriptor exhaustion served websites were recorded as
+// A regression: under descriptor exhaustion served websites were recorded as
 // http_error and icpmon_site_reachable fell to 0. A probe_error proves
 // nothing: the latest definite probe stands (the snapshot's reachable is
 // computed from it), the local failure is noted on it and kept in the

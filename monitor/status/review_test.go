@@ -48,7 +48,7 @@ func TestAssess(t *testing.T) {
 	}
 }
 
-// Issue 15: review.province_limits keys accept either prefix of a province
+// A regression: review.province_limits keys accept either prefix of a province
 // with two; 浙 stays as it is.
 func TestLimitsForProvinceAliases(t *testing.T) {
 	lim := status.Limits{Default: 20, Province: map[string]int{"浙": 30, "云": 25, "黔": 22}}

@@ -12,7 +12,7 @@ import (
 )
 
 // yunnan returns a pending website cancellation of 云 or 滇 (prefix)
-// ICP备12345681号-1, the pair issue 15 tracked twice.
+// ICP备12345681号-1, the pair once tracked twice.
 func yunnan(prefix, id string) cancellation.Cancellation {
 	return cancellation.Cancellation{
 		ID: id, Kind: cancellation.KindWebsite, Licence: prefix + "ICP备12345681号-1", Province: prefix,
@@ -20,7 +20,7 @@ func yunnan(prefix, id string) cancellation.Cancellation {
 	}
 }
 
-// Issue 15: 云ICP备12345681号-1 and 滇ICP备12345681号-1 (both Yunnan) were
+// A regression: 云ICP备12345681号-1 and 滇ICP备12345681号-1 (both Yunnan) were
 // tracked as two active cancellations.
 func TestAliasDuplicateRefused(t *testing.T) {
 	for _, order := range [][2]string{{"云", "滇"}, {"滇", "云"}} {
@@ -96,7 +96,7 @@ func TestAliasDuplicateAgainstUnfoldedIndex(t *testing.T) {
 	}
 }
 
-// Issue 15: a 50 MB note and 20,000 domains were stored.
+// A regression: a 50 MB note and 20,000 domains were stored.
 func TestLimitsRefusedAndNothingWritten(t *testing.T) {
 	s, rdb := newStore(t)
 	many := func(n int) []string {

@@ -18,7 +18,7 @@ import (
 )
 
 // The corpus: captchas drawn by the simulator in every variant class the
-// solver must survive (issue 12: margins 0–6 px, gaps 56–88 px, flat,
+// solver must survive (the variants we must survive: margins 0–6 px, gaps 56–88 px, flat,
 // noisy-flat, darkened and textured gaps, several colours, a hint that is
 // off or absent). TestSliderCorpus holds each class to the goals with fixed
 // seeds; BenchmarkSliderCorpus measures the same classes for BENCHMARKS.md.
@@ -116,7 +116,7 @@ func solve(p miittest.Puzzle) (outcome, int, error) {
 	return solved, x, nil
 }
 
-// The goals of issue 12, per class.
+// The solver's goals, per class.
 const (
 	minSolved = 0.98
 	maxWrong  = 0.02

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// gapColour is the grey the real gap shows (domain.md §1.1).
+// gapColour is the grey the real gap shows (scraper/miit/PROTOCOL.md §3).
 var gapColour = color.RGBA{199, 186, 183, 255}
 
 // testPuzzle describes a generated captcha.

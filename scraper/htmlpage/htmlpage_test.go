@@ -66,7 +66,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // beianxYAML is a beianx-like layout, given the way an operator gives it:
-// only the query.html block of the config (interface.md).
+// only the query.html block of the config (README's metrics table).
 const beianxYAML = `
 url: "%s/search/{query}"
 row_selector: "table tbody tr"

@@ -23,7 +23,7 @@ import (
 
 // changedCaptcha is a fault of this suite rather than of the simulator: the
 // captcha endpoint answers a captcha of another type (the 2023 click-the-words
-// one), as the real API does every few months (domain.md §1.2).
+// one), as the real API does every few months (scraper/miit/PROTOCOL.md §4).
 const changedCaptcha miittest.FaultKind = "changed_captcha"
 
 // chaos stands in front of the simulator and spoils a share of its requests
