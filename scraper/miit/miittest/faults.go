@@ -135,7 +135,6 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, endpoint str
 	return true
 }
 
-
 // bufferedWriter captures an answer so a fault can spoil it.
 type bufferedWriter struct {
 	header http.Header
