@@ -157,7 +157,7 @@ func TestTrackListProvisional(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	marked := strings.Contains(r.stdout, lastDay(p.Deadline).String()+"*")
+	marked := strings.Contains(r.stdout, calendar.DateEndingAt(p.Deadline).String()+"*")
 	if len(p.Provisional) == 0 {
 		if marked || r.stderr != "" {
 			t.Errorf("official deadline marked provisional:\n%s%s", r.stdout, r.stderr)

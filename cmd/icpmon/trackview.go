@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"golang.org/x/text/width"
@@ -18,11 +17,6 @@ import (
 func writeJSON(w io.Writer, v any) error { return track.WriteJSON(w, v) }
 
 const minuteLayout = "2006-01-02 15:04"
-
-// lastDay is the business day whose end is the deadline.
-func lastDay(deadline time.Time) calendar.Date {
-	return calendar.DateOf(deadline.Add(-time.Nanosecond))
-}
 
 func orDash(s string) string {
 	if s == "" {
@@ -41,7 +35,7 @@ func writeListTable(w io.Writer, views []track.View) error {
 		days, deadline := "-", "-"
 		if v.ReviewDeadline != nil {
 			days = fmt.Sprintf("%d/%d", *v.BusinessDaysElapsed, *v.ReviewLimit)
-			deadline = lastDay(*v.ReviewDeadline).String()
+			deadline = calendar.DateEndingAt(*v.ReviewDeadline).String()
 			if len(v.ProvisionalYears) > 0 {
 				deadline += "*"
 			}
@@ -74,7 +68,7 @@ func writeDetailTable(w io.Writer, d track.Detail) error {
 	field("Submitted", d.Submitted.String())
 	field("Status", string(d.Status))
 	if d.ReviewDeadline != nil {
-		review := fmt.Sprintf("%d of %d business days; deadline end of %s", *d.BusinessDaysElapsed, *d.ReviewLimit, lastDay(*d.ReviewDeadline))
+		review := fmt.Sprintf("%d of %d business days; deadline end of %s", *d.BusinessDaysElapsed, *d.ReviewLimit, calendar.DateEndingAt(*d.ReviewDeadline))
 		if *d.Overdue {
 			review += ", overdue"
 		}

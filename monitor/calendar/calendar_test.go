@@ -636,3 +636,13 @@ func FuzzAddCount(f *testing.F) {
 		}
 	})
 }
+
+func TestDateEndingAtIsTheInverseOfEnd(t *testing.T) {
+	d := NewDate(2027, time.February, 5)
+	if got := DateEndingAt(d.End()); got != d {
+		t.Errorf("DateEndingAt(%s end) = %s", d, got)
+	}
+	if got := DateEndingAt(d.End().Add(time.Nanosecond)); got != d+1 {
+		t.Errorf("an instant after %s ends belongs to %s, got %s", d, d+1, got)
+	}
+}

@@ -59,6 +59,10 @@ func (d Date) Start() time.Time { return time.Unix(int64(d)*86400-8*3600, 0).In(
 // End returns 24:00 China time on d, which is the start of the next day.
 func (d Date) End() time.Time { return (d + 1).Start() }
 
+// DateEndingAt is the China date whose end (24:00) is t, as a deadline at
+// midnight is named by the day it closes: the inverse of Date.End.
+func DateEndingAt(t time.Time) Date { return DateOf(t.Add(-time.Nanosecond)) }
+
 func (d Date) String() string { return d.utc().Format(layout) }
 
 // MarshalText writes YYYY-MM-DD, so dates read naturally in JSON and YAML.

@@ -81,7 +81,7 @@ func csvRecord(t *status.Standing) []string {
 	var limit, elapsed, deadline, overdue, provisional string
 	if rv := t.Review; rv != nil {
 		limit, elapsed = strconv.Itoa(rv.Limit), strconv.Itoa(rv.Elapsed)
-		deadline, overdue = deadlineDay(rv.Deadline).String(), strconv.FormatBool(rv.Overdue)
+		deadline, overdue = calendar.DateEndingAt(rv.Deadline).String(), strconv.FormatBool(rv.Overdue)
 		years := make([]string, len(rv.Provisional))
 		for i, y := range rv.Provisional {
 			years[i] = strconv.Itoa(y)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/status"
 )
@@ -114,7 +115,7 @@ func facts(l locale, c cancellation.Cancellation, s *status.Standing) []fact {
 		{Label: l.T("Status"), Value: l.T(string(c.Status))},
 	}
 	if rv := s.Review; rv != nil {
-		v := l.T("%d of %d business days; deadline %s", rv.Elapsed, rv.Limit, l.T("%s 24:00 CST", deadlineDay(rv.Deadline)))
+		v := l.T("%d of %d business days; deadline %s", rv.Elapsed, rv.Limit, l.T("%s 24:00 CST", calendar.DateEndingAt(rv.Deadline)))
 		if rv.Overdue {
 			v += " " + l.T("(overdue)")
 		}
@@ -173,7 +174,7 @@ func verdicts(l locale, full Full, s *status.Standing) []verdict {
 }
 
 func reviewVerdict(l locale, c cancellation.Cancellation, rules status.Rules, rv *status.Progress) verdict {
-	deadline := l.T("%s 24:00 CST", deadlineDay(rv.Deadline))
+	deadline := l.T("%s 24:00 CST", calendar.DateEndingAt(rv.Deadline))
 	var v verdict
 	if rv.Overdue {
 		v = verdict{Title: l.T("Overdue"), Bad: true, Evidence: []string{

@@ -41,12 +41,6 @@ func trimZero(s, unit string) string {
 	return s
 }
 
-// deadlineDay names a review deadline as people do: the business day it is
-// the end of.
-func deadlineDay(deadline time.Time) calendar.Date {
-	return calendar.DateOf(deadline.Add(-time.Nanosecond))
-}
-
 // unicodeName is the Unicode form of an internationalised domain, "中国.cn"
 // for "xn--fiqs8s.cn"; "" when d is not one (or is not a valid name).
 func unicodeName(d string) string {

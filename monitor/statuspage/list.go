@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/icpmon/icpmon/monitor/calendar"
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/status"
 )
@@ -87,7 +88,7 @@ func rowOf(l locale, t *status.Standing) row {
 		r.Domains = append(r.Domains, domainName(d))
 	}
 	if t.Review != nil {
-		r.Deadline = l.T("%s 24:00 CST", deadlineDay(t.Review.Deadline))
+		r.Deadline = l.T("%s 24:00 CST", calendar.DateEndingAt(t.Review.Deadline))
 		r.BusinessDays = l.T("%d of %d business days", t.Review.Elapsed, t.Review.Limit)
 		r.Overdue = t.Review.Overdue
 		r.Provisional = len(t.Review.Provisional) > 0
