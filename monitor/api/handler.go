@@ -70,7 +70,16 @@ func Handler(o Options) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused: the API takes writes from its own origin or from clients that are not browsers"))
 	}))
-	return cop.Handler(mux)
+	return cop.Handler(bounded(mux))
+}
+
+// bounded gives every request requestTimeout for the store's work.
+func bounded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 type handler struct{ o Options }
@@ -109,9 +118,7 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request, svc track.Service)
 	if e := decode(w, r, &spec, false); e != nil {
 		return e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	d, err := svc.Add(ctx, spec)
+	d, err := svc.Add(r.Context(), spec)
 	if err != nil {
 		return classify(err)
 	}
@@ -128,9 +135,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	svc, release := h.o.Service("")
 	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	views, err := svc.List(ctx, f)
+	views, err := svc.List(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, classify(err))
 		return
@@ -167,9 +172,7 @@ func filterOf(q url.Values) (store.Filter, error) {
 func (h *handler) show(w http.ResponseWriter, r *http.Request) {
 	svc, release := h.o.Service("")
 	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	d, err := svc.Show(ctx, r.PathValue("id"))
+	d, err := svc.Show(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, classify(err))
 		return
@@ -187,9 +190,7 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request, svc track.Serv
 	if e := decode(w, r, &a, true); e != nil {
 		return e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	d, err := svc.Approve(ctx, r.PathValue("id"), a.At)
+	d, err := svc.Approve(r.Context(), r.PathValue("id"), a.At)
 	if err != nil {
 		return classify(err)
 	}
@@ -212,9 +213,7 @@ func (h *handler) transition(w http.ResponseWriter, r *http.Request, svc track.S
 	if e := decode(w, r, &none, true); e != nil {
 		return e
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	d, err := svc.Transition(ctx, r.PathValue("id"), to)
+	d, err := svc.Transition(r.Context(), r.PathValue("id"), to)
 	if err != nil {
 		return classify(err)
 	}
@@ -223,9 +222,7 @@ func (h *handler) transition(w http.ResponseWriter, r *http.Request, svc track.S
 }
 
 func (h *handler) remove(w http.ResponseWriter, r *http.Request, svc track.Service) *apiError {
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	if err := svc.Remove(ctx, r.PathValue("id")); err != nil {
+	if err := svc.Remove(r.Context(), r.PathValue("id")); err != nil {
 		return classify(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
