@@ -629,3 +629,19 @@ func TestClient(t *testing.T) {
 		t.Errorf("unreachable: %v", err)
 	}
 }
+
+// Bad TLS files are refused when the client is built, before any request.
+func TestClientRefusesBadTLSFiles(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _ := harness.WriteCert(t, dir, "dave", harness.NewCA(t).IssueClient(t, "dave"))
+	for name, o := range map[string]api.ClientOptions{
+		"a certificate without its key": {CertFile: certFile},
+		"a missing CA file":             {CAFile: filepath.Join(dir, "missing.pem")},
+		"a CA file without a PEM block": {CAFile: harness.WriteFile(t, "ca.pem", "not a certificate")},
+	} {
+		o.URL = "https://127.0.0.1:1"
+		if _, err := api.NewClient(o); err == nil || !strings.HasPrefix(err.Error(), "--server TLS: ") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

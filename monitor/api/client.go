@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	promconfig "github.com/prometheus/common/config"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/store"
@@ -58,26 +58,13 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("--server %q: want an http:// or https:// URL of icpmon serve", o.URL)
 	}
-	if (o.CertFile == "") != (o.KeyFile == "") {
-		return nil, errors.New("a client certificate needs both its certificate and its key file")
-	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("server CA file: %w", err)
-		}
-		tlsConfig.RootCAs = x509.NewCertPool()
-		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("server CA file %s: no PEM certificate in it", o.CAFile)
-		}
-	}
-	if o.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		tlsConfig.Certificates = []tls.Certificate{cert}
+	// Prometheus' own TLS client settings: files checked now, the
+	// certificate read again at each handshake, so a renewed one is used.
+	tlsConfig, err := promconfig.NewTLSConfig(&promconfig.TLSConfig{
+		CAFile: o.CAFile, CertFile: o.CertFile, KeyFile: o.KeyFile, MinVersion: promconfig.TLSVersion(tls.VersionTLS12),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--server TLS: %w", err)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
