@@ -36,7 +36,7 @@ lint:
 unit:
 	$(GO) test -race -timeout 30m ./...
 
-# Every figure of BENCHMARKS.md, in one run (several minutes): cmd/icpbench
+# Every figure of BENCHMARKS.md, in one run (several minutes): monitor/testing/icpbench
 # runs the real binary beside redis-benchmark, blackbox_exporter and wrk
 # (bench-deps installs them; `make test` never needs them) and prints the
 # tables (also to bin/bench.md); then the Go benchmarks the profiles come from.
@@ -46,7 +46,7 @@ bench-deps:
 	bash .ci/install-deps bench
 
 bench: build bench-deps
-	$(GO) run ./cmd/icpbench -icpmon $(BIN) -out bin/bench.md
+	$(GO) run ./monitor/testing/icpbench -icpmon $(BIN) -out bin/bench.md
 	$(GO) test -run '^$$' -bench 'TrackImport100k|AddMany100k|Active100k|ListHistory100k|View100k|Snapshot100k|Scrape100k|Probe|Lookup' \
 	  -benchtime 3x -benchmem $(BENCH_PKGS)
 

@@ -36,7 +36,7 @@ func importCSV(tb testing.TB, n int) string {
 
 // BenchmarkTrackImport100k is `icpmon track import` of 100,000 rows, in
 // process so that pprof sees the whole command: CSV, checks, encoding and
-// the store's one script. cmd/icpbench measures the same with the binary.
+// the store's one script. monitor/testing/icpbench measures the same with the binary.
 func BenchmarkTrackImport100k(b *testing.B) {
 	const n = 100_000
 	file := importCSV(b, n)

@@ -6,7 +6,7 @@
 // ratio against something measured in the same run, because absolute times
 // drift on a shared machine.
 //
-//	go build -o bin/icpmon ./cmd/icpmon && go run ./cmd/icpbench -icpmon bin/icpmon
+//	go build -o bin/icpmon ./cmd/icpmon && go run ./monitor/testing/icpbench -icpmon bin/icpmon
 //
 // It installs nothing: `make bench` installs the tools it runs (.ci/install-deps
 // bench) and then runs it; it stops at once, naming them, when some are
