@@ -83,7 +83,7 @@ func TestStatistics(t *testing.T) {
 // The daemon figure runs the jobs on the shipped schedules: "@every" ones,
 // whose ticks it can place.
 func TestShippedSchedules(t *testing.T) {
-	s, err := shippedSchedules("../../" + shippedConfig)
+	s, err := shippedSchedules("../../../" + shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
