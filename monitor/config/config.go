@@ -14,6 +14,7 @@ import (
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
 	"github.com/icpmon/icpmon/monitor/regularfile"
+	"github.com/icpmon/icpmon/scraper/htmlpage"
 )
 
 // Config is the whole configuration file.
@@ -95,7 +96,10 @@ type Query struct {
 	Park  time.Duration `yaml:"park"`
 	MIIT  MIIT          `yaml:"miit"`
 	YMICP YMICP         `yaml:"ymicp"`
-	HTML  HTML          `yaml:"html"`
+	// HTML decodes straight into the provider's options: the keys are its
+	// yaml tags; the query timeout and the logger are filled in when the
+	// provider is built (monitor/lookup).
+	HTML htmlpage.Options `yaml:"html"`
 }
 
 // MIIT is the client of the official query API.
@@ -111,24 +115,6 @@ type MIIT struct {
 // YMICP is an operator-run HG-ha/ICP_Query-compatible service.
 type YMICP struct {
 	URL string `yaml:"url"`
-}
-
-// HTML is a generic result page scraped with CSS selectors.
-type HTML struct {
-	URL              string            `yaml:"url"`
-	RowSelector      string            `yaml:"row_selector"`
-	Fields           map[string]string `yaml:"fields"`
-	NoRecordSelector string            `yaml:"no_record_selector"`
-	NoRecordText     string            `yaml:"no_record_text"`
-	// ResultSelector is the result container: the no-record marker counts
-	// only inside it [body].
-	ResultSelector string `yaml:"result_selector"`
-	// TotalSelector and NextSelector prove a result list complete: the
-	// element stating how many records match, and the link to the next page.
-	// Without a total, a filing missing from the rows is never an absence.
-	TotalSelector string            `yaml:"total_selector"`
-	NextSelector  string            `yaml:"next_selector"`
-	Headers       map[string]string `yaml:"headers"` // e.g. a cookie the site requires
 }
 
 // Reach is the reachability job.

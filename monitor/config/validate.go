@@ -13,15 +13,11 @@ import (
 	"github.com/andybalholm/cascadia"
 
 	"github.com/icpmon/icpmon/monitor/cancellation"
+	"github.com/icpmon/icpmon/scraper/htmlpage"
 )
 
 // Providers names the query providers a configuration may choose.
 func Providers() []string { return []string{"miit", "html", "ymicp"} }
-
-// HTMLFields names the record fields an html provider may fill.
-func HTMLFields() []string {
-	return []string{"licence", "main_licence", "domain", "unit_name", "service_name", "approved_at"}
-}
 
 // Validate returns every problem of c as Problems, or nil.
 func (c *Config) Validate() error {
@@ -126,23 +122,23 @@ func (q *Query) validate(v *problems) {
 		v.httpURL("query.ymicp.url", q.YMICP.URL)
 	}
 	if slices.Contains(list, "html") {
-		q.HTML.validate(v)
+		validateHTML(&q.HTML, v)
 	}
 }
 
-func (h *HTML) validate(v *problems) {
+func validateHTML(h *htmlpage.Options, v *problems) {
 	if !strings.Contains(h.URL, "{query}") {
 		v.add("query.html.url", "must contain {query}, got %q", h.URL)
 	} else if !isHTTPURL(strings.ReplaceAll(h.URL, "{query}", "q")) {
 		v.add("query.html.url", "want an http:// or https:// URL, got %q", h.URL)
 	}
 	v.selector("query.html.row_selector", h.RowSelector, true)
-	if h.Fields["licence"] == "" {
+	if h.Fields[htmlpage.FieldLicence] == "" {
 		v.add("query.html.fields.licence", "a selector for the licence is required")
 	}
 	for _, k := range slices.Sorted(maps.Keys(h.Fields)) {
-		if !slices.Contains(HTMLFields(), k) {
-			v.add("query.html.fields", "unknown field %q (want %s)", k, strings.Join(HTMLFields(), ", "))
+		if !slices.Contains(htmlpage.FieldNames(), k) {
+			v.add("query.html.fields", "unknown field %q (want %s)", k, strings.Join(htmlpage.FieldNames(), ", "))
 			continue
 		}
 		v.selector("query.html.fields."+k, h.Fields[k], true)

@@ -52,12 +52,9 @@ func newProvider(name string, q config.Query, logger *slog.Logger, hooks Hooks) 
 		return miit.New(miit.Options{BaseURL: q.MIIT.BaseURL, Timeout: q.Timeout, Solver: solver, Logger: logger,
 			OnCaptcha: onCaptcha, DebugDir: q.MIIT.DebugDir})
 	case "html":
-		return htmlpage.New(htmlpage.Options{
-			URL: q.HTML.URL, RowSelector: q.HTML.RowSelector, Fields: q.HTML.Fields,
-			NoRecordSelector: q.HTML.NoRecordSelector, NoRecordText: q.HTML.NoRecordText,
-			ResultSelector: q.HTML.ResultSelector, TotalSelector: q.HTML.TotalSelector, NextSelector: q.HTML.NextSelector,
-			Headers: q.HTML.Headers, Timeout: q.Timeout, Logger: logger,
-		})
+		o := q.HTML
+		o.Timeout, o.Logger = q.Timeout, logger
+		return htmlpage.New(o)
 	case "ymicp":
 		return ymicp.New(ymicp.Options{URL: q.YMICP.URL, Timeout: q.Timeout, Logger: logger})
 	}

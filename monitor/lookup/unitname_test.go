@@ -14,6 +14,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/config"
 	"github.com/icpmon/icpmon/monitor/evidence"
 	"github.com/icpmon/icpmon/scraper"
+	"github.com/icpmon/icpmon/scraper/htmlpage"
 	"github.com/icpmon/icpmon/scraper/miit/miittest"
 )
 
@@ -86,7 +87,7 @@ func TestUnitNameFromEachProvider(t *testing.T) {
 		Timeout:   20 * time.Second,
 		MIIT:      config.MIIT{BaseURL: sim.URL},
 		YMICP:     config.YMICP{URL: relay.URL},
-		HTML: config.HTML{
+		HTML: htmlpage.Options{
 			URL: page.URL + "/search?q={query}", RowSelector: "tbody tr",
 			Fields:           map[string]string{"licence": "td:nth-child(1)", "domain": "td:nth-child(2)", "unit_name": "td:nth-child(3) a"},
 			NoRecordSelector: "div.none", NoRecordText: "未找到备案信息", ResultSelector: "div.result",

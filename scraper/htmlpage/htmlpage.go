@@ -31,7 +31,10 @@ const (
 	FieldApprovedAt  = "approved_at"
 )
 
-var fieldNames = []string{FieldLicence, FieldMainLicence, FieldDomain, FieldUnitName, FieldServiceName, FieldApprovedAt}
+// FieldNames lists the fields a page may fill, the keys Options.Fields takes.
+func FieldNames() []string {
+	return []string{FieldLicence, FieldMainLicence, FieldDomain, FieldUnitName, FieldServiceName, FieldApprovedAt}
+}
 
 // Options configures a Provider. Zero values take the defaults in brackets.
 // The yaml tags are the keys of query.html (deploy/icpmon.yml, README
@@ -104,8 +107,8 @@ func New(opts Options) (*Provider, error) {
 		return nil, errors.New("html provider: fields.licence is required")
 	}
 	for name, sel := range opts.Fields {
-		if !slices.Contains(fieldNames, name) {
-			return nil, fmt.Errorf("html provider: unknown field %q (known: %s)", name, strings.Join(fieldNames, ", "))
+		if !slices.Contains(FieldNames(), name) {
+			return nil, fmt.Errorf("html provider: unknown field %q (known: %s)", name, strings.Join(FieldNames(), ", "))
 		}
 		if p.fields[name], err = compile("fields."+name, sel); err != nil {
 			return nil, err

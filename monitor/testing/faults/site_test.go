@@ -24,6 +24,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/prober"
 	"github.com/icpmon/icpmon/monitor/testing/harness"
 	"github.com/icpmon/icpmon/scraper"
+	"github.com/icpmon/icpmon/scraper/htmlpage"
 )
 
 // hostile is a local website that misbehaves in one way.
@@ -276,7 +277,7 @@ func TestProvidersAgainstHostileServers(t *testing.T) {
 			q.Providers, q.Timeout, q.MinInterval = []string{kind}, time.Second, 0
 			q.MIIT.BaseURL = "http://" + addr + "/icpproject_query/api"
 			q.YMICP.URL = "http://" + addr
-			q.HTML = config.HTML{URL: "http://" + addr + "/search?q={query}", RowSelector: "tr",
+			q.HTML = htmlpage.Options{URL: "http://" + addr + "/search?q={query}", RowSelector: "tr",
 				Fields: map[string]string{"licence": "td"}, NoRecordSelector: "div.none", NoRecordText: "没有查询到记录"}
 			providers, err := lookup.NewProviders(q, nil, lookup.Hooks{})
 			if err != nil {
