@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/icpmon/icpmon/monitor/status"
 	"github.com/icpmon/icpmon/monitor/store"
 	"github.com/icpmon/icpmon/monitor/testing/redistest"
+	"github.com/icpmon/icpmon/monitor/track"
 )
 
 type result struct {
@@ -458,5 +460,29 @@ func TestParseImportAgreesAcrossFormats(t *testing.T) {
 	}
 	if csvRows[2].spec.Note != "a note, with a comma" {
 		t.Errorf("quoted note: %q", csvRows[2].spec.Note)
+	}
+}
+
+// Every import key fills its own field of the spec, in both formats.
+func TestEveryImportKeyFillsTheSpec(t *testing.T) {
+	want := track.Spec{Kind: "v-kind", Licence: "v-licence", Domains: []string{"v-domain"}, Submitted: "v-submitted",
+		ID: "v-id", Province: "v-province", Note: "v-note"}
+	var csvValues, yamlLines []string
+	for _, k := range importKeys {
+		csvValues = append(csvValues, "v-"+k)
+		yamlLines = append(yamlLines, fmt.Sprintf("  %s: v-%s", k, k))
+	}
+	files := map[string]string{
+		"all.csv": strings.Join(importKeys, ",") + "\n" + strings.Join(csvValues, ",") + "\n",
+		"all.yml": "-" + strings.TrimPrefix(strings.Join(yamlLines, "\n"), " ") + "\n",
+	}
+	for name, text := range files {
+		rows, err := parseImport(name, []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rows) != 1 || !reflect.DeepEqual(rows[0].spec, want) {
+			t.Errorf("%s: %+v, want one row %+v", name, rows, want)
+		}
 	}
 }

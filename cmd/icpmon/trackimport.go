@@ -32,6 +32,13 @@ type importRow struct {
 	spec track.Spec
 }
 
+// field is the string of the spec that an import key other than domain
+// (the one list) fills.
+func (r *importRow) field(key string) *string {
+	return map[string]*string{"kind": &r.spec.Kind, "licence": &r.spec.Licence, "submitted": &r.spec.Submitted,
+		"id": &r.spec.ID, "province": &r.spec.Province, "note": &r.spec.Note}[key]
+}
+
 func (c *cli) trackImport(ctx context.Context, file string) error {
 	b, err := os.ReadFile(file) // #nosec G304 -- the file the operator named on the command line
 	if err != nil {
@@ -157,16 +164,15 @@ func parseImportCSV(b []byte) ([]importRow, error) {
 		if strings.TrimSpace(strings.Join(rec, "")) == "" {
 			continue
 		}
-		cell := func(name string) string {
-			if i, ok := column[name]; ok {
-				return rec[i]
+		row := importRow{line: line}
+		for name, i := range column {
+			if name == "domain" {
+				row.spec.Domains = splitDomains(rec[i])
+			} else {
+				*row.field(name) = rec[i]
 			}
-			return ""
 		}
-		rows = append(rows, importRow{line: line, spec: track.Spec{
-			Kind: cell("kind"), Licence: cell("licence"), Domains: splitDomains(cell("domain")),
-			Submitted: cell("submitted"), ID: cell("id"), Province: cell("province"), Note: cell("note"),
-		}})
+		rows = append(rows, row)
 	}
 }
 
@@ -234,20 +240,7 @@ func parseImportYAML(b []byte) ([]importRow, error) {
 			if v.Tag == "!!null" {
 				value = ""
 			}
-			switch k.Value {
-			case "kind":
-				row.spec.Kind = value
-			case "licence":
-				row.spec.Licence = value
-			case "submitted":
-				row.spec.Submitted = value
-			case "id":
-				row.spec.ID = value
-			case "province":
-				row.spec.Province = value
-			case "note":
-				row.spec.Note = value
-			}
+			*row.field(k.Value) = value
 		}
 		rows = append(rows, row)
 	}
